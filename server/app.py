@@ -1,0 +1,123 @@
+"""The application factory: ``create_app(settings)`` wires every long-lived object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from quiz.attempts import overdue_attempt_ids, submit
+from quiz.journal import AnswerJournal
+from quiz.namespace import QuizNamespace
+from quiz.routes import QUIZ_NS, attempt_room
+from quiz.routes import routes as quiz_routes
+from server import auth, openapi, pages
+from server.appkeys import (
+    CLOCK,
+    ENGINE,
+    JOURNAL,
+    PASSWORDS,
+    SESSIONS,
+    SETTINGS,
+    SIO,
+    TEMPLATES,
+    TRANSLATOR,
+)
+from server.clock import Clock
+from server.database import make_engine, make_sessionmaker, migrate
+from server.i18n import Translator
+from server.middleware import csrf, errors, headers, identity
+from server.pages import Templates
+from server.realtime import make_sio
+from server.sessions import purge_expired
+from server.settings import Settings
+from server.users import Passwords
+
+log = logging.getLogger(__name__)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = make_engine(app[SETTINGS])
+    await migrate(engine)
+    app[ENGINE] = engine
+    app[SESSIONS] = make_sessionmaker(engine)
+    journal = AnswerJournal(
+        engine, app[SESSIONS], app[CLOCK], timedelta(seconds=app[SETTINGS].answer_grace_seconds)
+    )
+    await journal.start()
+    app[JOURNAL] = journal
+    yield
+    await journal.close()
+    await engine.dispose()
+
+
+async def sweep_once(app: web.Application) -> list[int]:
+    """Submit every attempt whose deadline and grace have passed; returns their ids."""
+    now = app[CLOCK].now()
+    grace = timedelta(seconds=app[SETTINGS].answer_grace_seconds)
+    async with app[SESSIONS]() as db:
+        ids = await overdue_attempt_ids(db, now, grace)
+    done = []
+    for attempt_id in ids:
+        async with app[SESSIONS]() as db:
+            await submit(db, attempt_id, now, "deadline")
+            await db.commit()
+        done.append(attempt_id)
+        await app[SIO].emit(
+            "submitted",
+            {"attempt_id": attempt_id, "by": "deadline"},
+            room=attempt_room(attempt_id),
+            namespace=QUIZ_NS,
+        )
+    return done
+
+
+async def _sweeper(app: web.Application) -> AsyncIterator[None]:
+    async def loop() -> None:
+        ticks = 0
+        while True:
+            try:
+                await sweep_once(app)
+                ticks += 1
+                if ticks % 1800 == 0:
+                    async with app[SESSIONS]() as db:
+                        await purge_expired(db, app[CLOCK].now())
+                        await db.commit()
+            except Exception:
+                log.exception("sweeper round failed")
+            await asyncio.sleep(app[SETTINGS].sweep_seconds)
+
+    task = asyncio.create_task(loop(), name="attempt-sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """Build the aiohttp application for these settings."""
+    app = web.Application(
+        middlewares=[errors, headers, identity, csrf],
+        client_max_size=settings.max_upload_bytes + 64 * 1024,
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or Clock()
+    app[PASSWORDS] = Passwords()
+    app[TRANSLATOR] = Translator(settings.web_dir / "locale")
+    app[TEMPLATES] = Templates(settings.web_dir / "templates")
+    sio = make_sio(settings)
+    sio.register_namespace(QuizNamespace(app))
+    sio.attach(app)
+    app[SIO] = sio
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_sweeper)
+    app.add_routes(auth.routes)
+    app.add_routes(openapi.routes)
+    app.add_routes(quiz_routes)
+    app.add_routes(pages.routes)
+    app.router.add_static("/static/", settings.web_dir / "static", append_version=True)
+    return app

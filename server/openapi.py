@@ -1,0 +1,180 @@
+"""The OpenAPI 3 description of the JSON API, served at ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _op(
+    summary: str,
+    *,
+    body: dict[str, Any] | None = None,
+    ok: int = 200,
+    errors: tuple[int, ...] = (401, 403, 404),
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(ok): {"description": "OK", "content": {"application/json": {}}}
+    }
+    for status in errors:
+        responses[str(status)] = {
+            "description": "error",
+            "content": {"application/json": {"schema": ERROR}},
+        }
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def _obj(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": props}
+
+
+INT = {"type": "integer"}
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/api/login": {
+        "post": _op(
+            "Log in; sets the session cookie",
+            body=_obj(username=STR, password=STR),
+            errors=(400, 401, 422, 429),
+        )
+    },
+    "/api/logout": {"post": _op("Log out", errors=(401, 403))},
+    "/api/me": {"get": _op("The current user, CSRF token and server time", errors=(401,))},
+    "/api/programs": {"get": _op("Programs with sections", errors=(401,))},
+    "/api/tests": {
+        "get": _op("Tests the learner may take (staff: all tests)", errors=(401,)),
+        "post": _op(
+            "Create a test",
+            body=_obj(
+                program_id=INT,
+                title=STR,
+                form=STR,
+                time_limit_minutes=INT,
+                sections={"type": "object", "additionalProperties": INT},
+                shuffle_options=BOOL,
+                opens_at=STR,
+                closes_at=STR,
+                group_id=INT,
+            ),
+            ok=201,
+            errors=(400, 401, 403, 404, 422),
+        ),
+    },
+    "/api/tests/{test_id}/attempts": {
+        "post": _op(
+            "Start or resume the learner's attempt",
+            body=_obj(lease=STR, takeover=BOOL),
+            ok=201,
+            errors=(400, 401, 403, 404, 409),
+        )
+    },
+    "/api/tests/{test_id}/analysis": {
+        "get": _op("Item analysis: facility, discrimination, option shares, KR-20")
+    },
+    "/api/attempts/{attempt_id}": {
+        "get": _op("An attempt: questions in its order, answers, deadline, result")
+    },
+    "/api/attempts/{attempt_id}/answers/{question_id}": {
+        "put": _op(
+            "Save one answer (idempotent); acknowledged after commit",
+            body=_obj(option_id={"type": ["integer", "null"]}, lease=STR),
+            errors=(400, 401, 403, 404, 409, 413, 422),
+        )
+    },
+    "/api/attempts/{attempt_id}/submit": {
+        "post": _op(
+            "Submit and grade the attempt", body=_obj(lease=STR), errors=(401, 403, 404, 409)
+        )
+    },
+    "/api/results": {"get": _op("The learner's results (personal account, archive)")},
+    "/api/learners/{user_id}/account": {
+        "get": _op(
+            "Support opens a learner's account (logged); ?reason= required",
+            errors=(401, 403, 404, 422),
+        )
+    },
+    "/api/banks": {"get": _op("Question banks with counts")},
+    "/api/banks/import": {
+        "post": {
+            **_op(
+                "Import GIFT / Aiken / Moodle XML into a draft bank",
+                ok=201,
+                errors=(400, 401, 403, 404, 413, 422),
+            ),
+            "requestBody": {
+                "content": {
+                    "multipart/form-data": {
+                        "schema": _obj(
+                            file={"type": "string", "format": "binary"},
+                            program_id=INT,
+                            format=STR,
+                            title=STR,
+                            section=STR,
+                            dry_run=BOOL,
+                        )
+                    }
+                }
+            },
+        }
+    },
+    "/api/banks/{bank_id}/questions": {"get": _op("A bank's questions with options and versions")},
+    "/api/banks/{bank_id}/approve": {
+        "post": _op("The head of courses approves a bank (B 2.5)", errors=(401, 403, 404, 409))
+    },
+    "/api/questions/{question_id}": {
+        "put": _op(
+            "Edit a question (approved ones get a new version)",
+            body=_obj(text=STR, explanation=STR, options={"type": "array"}),
+            errors=(400, 401, 403, 404, 409, 422),
+        )
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    paths: dict[str, Any] = {}
+    for path, ops in PATHS.items():
+        params = [
+            {"name": part[1:-1], "in": "path", "required": True, "schema": INT}
+            for part in path.split("/")
+            if part.startswith("{")
+        ]
+        paths[path] = {
+            method: ({**op, "parameters": params} if params else op) for method, op in ops.items()
+        }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "examroom",
+            "version": "0.1.0",
+            "description": (
+                "Remote attestation API. Errors are {error, message}. "
+                "State-changing calls need the X-CSRF-Token header from /api/me."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": _obj(error=STR, message=STR)},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "examroom_session"}
+            },
+        },
+        "security": [{"session": []}],
+    }
+
+
+@routes.get("/api/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3 document of this API."""
+    return web.json_response(document())

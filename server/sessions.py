@@ -1,0 +1,141 @@
+"""Server-side login sessions and login throttling.
+
+The cookie carries a random token; the database keeps only its SHA-256, so a leaked
+database does not leak live sessions. Sessions live in the database so that every
+process and node sees them and a restart logs nobody out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ForeignKey, Integer, String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.database import Base, UTCDateTime
+from server.users import User
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginSession(Base):
+    """One logged-in browser or API client."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    remote: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginFailure(Base):
+    """Failed logins per username and address, for throttling."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is making a request: the user and their session's CSRF token."""
+
+    user_id: int
+    username: str
+    role: str
+    full_name: str
+    csrf_token: str
+    token_hash: str
+
+
+async def open_session(
+    db: AsyncSession, user: User, now: datetime, lifetime: timedelta, remote: str
+) -> tuple[str, LoginSession]:
+    """Create a session; returns the cookie token (shown once) and the row."""
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        created_at=now,
+        expires_at=now + lifetime,
+        remote=remote[:64],
+    )
+    db.add(row)
+    await db.flush()
+    return token, row
+
+
+async def identify(db: AsyncSession, token: str, now: datetime) -> Identity | None:
+    """The identity behind a cookie token, or None when unknown, expired or disabled."""
+    hashed = token_hash(token)
+    row = (
+        await db.execute(
+            select(LoginSession, User)
+            .join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.token_hash == hashed)
+        )
+    ).first()
+    if row is None:
+        return None
+    session, user = row
+    if session.expires_at <= now or not user.active:
+        return None
+    return Identity(user.id, user.username, user.role, user.full_name, session.csrf_token, hashed)
+
+
+async def close_session(db: AsyncSession, hashed: str) -> None:
+    """Forget a session (logout)."""
+    await db.execute(delete(LoginSession).where(LoginSession.token_hash == hashed))
+
+
+async def purge_expired(db: AsyncSession, now: datetime) -> int:
+    """Delete expired sessions; returns how many."""
+    result = await db.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def throttle_key(username: str, remote: str) -> str:
+    """The key failures are counted under."""
+    return f"{username.strip().lower()}|{remote}"[:200]
+
+
+async def locked_until(db: AsyncSession, key: str, now: datetime) -> datetime | None:
+    """When the lockout for this key ends, or None when not locked."""
+    row = await db.get(LoginFailure, key)
+    if row is None or row.locked_until is None or row.locked_until <= now:
+        return None
+    return row.locked_until
+
+
+async def record_failure(
+    db: AsyncSession, key: str, now: datetime, max_failures: int, lockout: timedelta
+) -> None:
+    """Count a failed login; lock the key once ``max_failures`` fall within ``lockout``."""
+    row = await db.get(LoginFailure, key)
+    if row is None or row.first_at + lockout <= now:
+        if row is None:
+            row = LoginFailure(key=key, failures=0, first_at=now)
+            db.add(row)
+        row.failures, row.first_at, row.locked_until = 0, now, None
+    row.failures += 1
+    if row.failures >= max_failures:
+        row.locked_until = now + lockout
+
+
+async def clear_failures(db: AsyncSession, key: str) -> None:
+    """Forget failures after a successful login."""
+    await db.execute(delete(LoginFailure).where(LoginFailure.key == key))
