@@ -124,6 +124,11 @@ def _serve(settings: Settings) -> None:
     from server.app import create_app
 
     print(f"examroom listening on http://{settings.host}:{settings.port}/", flush=True)
+    if settings.workers > 1:
+        from server.workers import serve_workers
+
+        serve_workers(settings, settings.workers)
+        return
     web.run_app(
         create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
     )

@@ -51,6 +51,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("host", str, "127.0.0.1", "Address the HTTP server listens on."),
     SettingSpec("port", int, 8080, "TCP port of the HTTP server."),
     SettingSpec(
+        "workers",
+        int,
+        1,
+        "Server processes sharing the port (one per core); above 1, socket.io needs redis_url.",
+    ),
+    SettingSpec(
         "data_dir",
         Path,
         Path("data"),
@@ -140,6 +146,7 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    workers: int = 1
     data_dir: Path = Path("data")
     database_url: str = ""
     database_schema: str = ""
