@@ -141,9 +141,10 @@ async def approve_bank(db: AsyncSession, bank_id: int, head: Identity, now: date
     bank = await get_bank(db, bank_id)
     drafts = list(
         await db.scalars(
-            select(Question).where(
-                Question.bank_id == bank_id, Question.status == QuestionStatus.DRAFT.value
-            )
+            select(Question)
+            .where(Question.bank_id == bank_id, Question.status == QuestionStatus.DRAFT.value)
+            # Oldest first, so that of two pending versions of a family the newest ends approved.
+            .order_by(Question.family_id, Question.version)
         )
     )
     if bank.status == BankStatus.APPROVED.value and not drafts:

@@ -180,6 +180,21 @@ class AnswerJournal:
     async def _write(self, batch: list[_Save]) -> list[AppError | None]:
         outcomes: list[AppError | None] = []
         async with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Share-lock the batch's attempts first, in id order. A submission takes the
+                # attempt FOR UPDATE, so it waits for this batch (and counts its answers) or
+                # this batch waits for it (and its UPDATEs, under a fresh snapshot, see the
+                # attempt submitted and refuse). Without it an UPDATE whose snapshot predates
+                # the submission's commit could be acknowledged yet left out of the grade,
+                # and the answer_events foreign-key lock could deadlock with submit().
+                # SQLite needs none of this: its single writer lock serialises both.
+                ids = sorted({save.attempt_id for save in batch})
+                await conn.execute(
+                    select(Attempt.id)
+                    .where(Attempt.id.in_(ids))
+                    .order_by(Attempt.id)
+                    .with_for_update(read=True)
+                )
             for save in batch:
                 outcomes.append(await self._write_one(conn, save))
         return outcomes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Any
 
 import socketio
@@ -14,10 +15,14 @@ from quiz.routes import attempt_room
 from server.appkeys import CLOCK, JOURNAL, SESSIONS
 from server.errors import BadRequest, Invalid, Unauthenticated
 from server.realtime import identity_from_environ, socket_errors
-from server.sessions import Identity
+from server.sessions import Identity, identify_hash
 from server.users import Role
 
 log = logging.getLogger(__name__)
+
+RECHECK_SECONDS = 15.0
+
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 
 
 def _int(data: dict[str, Any], name: str, *, nullable: bool = False) -> int | None:
@@ -26,6 +31,8 @@ def _int(data: dict[str, Any], name: str, *, nullable: bool = False) -> int | No
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise Invalid(f"field {name!r} must be an integer", field=name)
+    if not 0 <= value <= MAX_ID:  # beyond the id columns: the database would refuse it
+        raise Invalid(f"field {name!r} is out of range", field=name)
     return value
 
 
@@ -47,17 +54,27 @@ class QuizNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         user = await identity_from_environ(self.app, environ)
         if user is None:
             raise socketio.exceptions.ConnectionRefusedError("unauthenticated")
-        await self.save_session(sid, {"user": user})
+        await self.save_session(sid, {"user": user, "checked": time.monotonic()})
 
     async def _user(self, sid: str) -> Identity:
+        """The socket's identity; the login session is re-checked every little while so a
+        socket opened before a logout or an expiry stops acting for the user soon after."""
         session = await self.get_session(sid)
         user: Identity | None = session.get("user")
         if user is None:
             raise Unauthenticated("log in first")
+        if time.monotonic() - session.get("checked", 0.0) > RECHECK_SECONDS:
+            async with self.app[SESSIONS]() as db:
+                current = await identify_hash(db, user.token_hash, self.app[CLOCK].now())
+            if current is None:
+                await self.save_session(sid, {})
+                raise Unauthenticated("the login session has ended; log in again")
+            session["checked"] = time.monotonic()
+            await self.save_session(sid, session)
         return user
 
     @socket_errors
-    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_join(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         """Enter an attempt's room to be told of takeovers and submission."""
         payload = _payload(data)
         user = await self._user(sid)
@@ -77,13 +94,13 @@ class QuizNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         }
 
     @socket_errors
-    async def on_sync(self, sid: str, data: Any = None) -> dict[str, Any]:
+    async def on_sync(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         """The server's time, for re-syncing the page's timer."""
         await self._user(sid)
         return {"server_time": self.app[CLOCK].now().isoformat()}
 
     @socket_errors
-    async def on_save(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_save(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         """Save one answer; the ack comes after the commit."""
         payload = _payload(data)
         user = await self._user(sid)

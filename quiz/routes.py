@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from quiz import attempts as attempts_service
 from quiz.attempts import attempt_json, attempt_meta, load_attempt, start_or_resume, submit
@@ -23,12 +25,12 @@ from quiz.imports.errors import ImportFormatError
 from quiz.imports.parsed import ParsedOption
 from quiz.quizzes import create_quiz, get_quiz, item_analysis, quizzes_for, results_of
 from server import audit
-from server.access import field, path_int, read_json, require_user
+from server.access import MAX_INT, field, path_int, read_json, require_user
 from server.appkeys import CLOCK, JOURNAL, SESSIONS, SETTINGS, SIO
 from server.errors import BadRequest, Invalid, NotFound, PayloadTooLarge
 from server.i18n import request_language
 from server.programs import get_program, sections_of
-from server.users import AUTHOR_ROLES, Role, get_user
+from server.users import AUTHOR_ROLES, Role, User, get_user
 
 routes = web.RouteTableDef()
 ANALYSTS = AUTHOR_ROLES | {Role.AUDITOR}
@@ -94,7 +96,8 @@ async def create_test(request: web.Request) -> web.Response:
     raw_plan = field(data, "sections", dict)
     plan: dict[int, int] = {}
     for key, value in (raw_plan or {}).items():
-        if not str(key).isdigit() or not isinstance(value, int) or isinstance(value, bool):
+        is_id = str(key).isascii() and str(key).isdigit()  # not "²", which int() refuses
+        if not is_id or not isinstance(value, int) or isinstance(value, bool):
             raise Invalid("sections must map section ids to question counts", field="sections")
         plan[int(key)] = value
     minutes = field(data, "time_limit_minutes", int)
@@ -132,6 +135,8 @@ async def start_attempt(request: web.Request) -> web.Response:
     app = request.app
     now = app[CLOCK].now()
     async with app[SESSIONS]() as db:
+        if user.role == Role.LEARNER:
+            await _serialise_starts(db, user.user_id)
         attempt, lease_changed = await start_or_resume(
             db, test_id, user, lease, takeover, now, random.SystemRandom()
         )
@@ -150,6 +155,16 @@ async def start_attempt(request: web.Request) -> web.Response:
             namespace=QUIZ_NS,
         )
     return web.json_response(body, status=201 if lease_changed and not takeover else 200)
+
+
+async def _serialise_starts(db: AsyncSession, user_id: int) -> None:
+    """Hold the learner's row for the transaction, so that two tabs starting at once cannot
+    both pass start_or_resume's checks (one attempt per test, one active attempt, B 5.12).
+
+    A no-op UPDATE row-locks on PostgreSQL and takes the write lock on SQLite; as the
+    transaction's first statement, every read after it sees the other tab's commit.
+    """
+    await db.execute(update(User).where(User.id == user_id).values(active=User.active))
 
 
 def _grace(app: web.Application) -> Any:
@@ -204,7 +219,8 @@ async def submit_attempt(request: web.Request) -> web.Response:
     user = require_user(request, {Role.LEARNER})
     attempt_id = path_int(request, "attempt_id")
     data = await read_json(request, request.app[SETTINGS].max_json_bytes)
-    lease = field(data, "lease", str, required=False)
+    # Only the holding tab submits (B 5.12): without its lease, any tab could end the attempt.
+    lease = field(data, "lease", str) or ""
     app = request.app
     async with app[SESSIONS]() as db:
         attempt = await load_attempt(db, attempt_id, user)
@@ -334,27 +350,43 @@ async def update_question(request: web.Request) -> web.Response:
     )
 
 
+FORM_FIELD_BYTES = 64 * 1024
+
+
 async def read_upload(request: web.Request) -> tuple[bytes, str, dict[str, str]]:
     """The file and the text fields of a multipart upload, within the size limit."""
     limit = request.app[SETTINGS].max_upload_bytes
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("send the file as multipart/form-data", code="not_multipart")
+    try:
+        return await _read_parts(request, limit)
+    except ValueError as exc:  # aiohttp's multipart reader: no boundary, broken framing
+        raise BadRequest(f"malformed multipart body: {exc}", code="not_multipart") from exc
+
+
+async def _read_parts(request: web.Request, limit: int) -> tuple[bytes, str, dict[str, str]]:
     reader = await request.multipart()
     data, filename, fields = b"", "", {}
+    # Streamed multipart bodies escape client_max_size: every part counts against a limit.
+    file_bytes = field_bytes = 0
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             raise BadRequest("nested multipart bodies are not accepted", code="not_multipart")
-        if part.filename:
-            chunks = []
-            size = 0
-            while chunk := await part.read_chunk(65536):
-                size += len(chunk)
-                if size > limit:
+        chunks = []
+        while chunk := await part.read_chunk(65536):
+            if part.filename:
+                file_bytes += len(chunk)
+                if file_bytes > limit:
                     raise PayloadTooLarge(f"file {part.filename!r} exceeds {limit} bytes")
-                chunks.append(chunk)
+            else:
+                field_bytes += len(chunk)
+                if field_bytes > FORM_FIELD_BYTES:
+                    raise PayloadTooLarge(f"form fields exceed {FORM_FIELD_BYTES} bytes")
+            chunks.append(chunk)
+        if part.filename:
             data, filename = b"".join(chunks), part.filename
         elif part.name:
-            value = await part.read(decode=True)
+            value = bytes(part.decode(bytearray(b"".join(chunks))))
             fields[part.name] = value.decode("utf-8", "replace")[:1000]
     if not filename:
         raise Invalid("no file was attached", field="file")
@@ -370,8 +402,10 @@ async def import_bank(request: web.Request) -> web.Response:
     if fmt is not None and fmt not in FORMATS:
         raise Invalid(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", field="format")
     program_field = fields.get("program_id", "")
-    if not program_field.isdigit():
+    if not (program_field.isascii() and program_field.isdigit()) or len(program_field) > 10:
         raise Invalid("program_id is required", field="program_id")
+    if int(program_field) > MAX_INT:
+        raise Invalid("program_id is out of range", field="program_id")
     try:
         report = parse_questions(data, fmt, filename)
     except ImportFormatError as exc:

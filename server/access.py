@@ -13,6 +13,8 @@ from server.sessions import Identity
 
 IDENTITY_KEY = web.RequestKey("identity", Identity)
 T = TypeVar("T")
+# Ids and counts are INTEGER columns, 32-bit on PostgreSQL: larger numbers name nothing.
+MAX_INT = 2**31 - 1
 
 
 def current_user(request: web.Request) -> Identity | None:
@@ -63,6 +65,8 @@ def field(data: dict[str, Any], name: str, kind: type[T], *, required: bool = Tr
         value = float(value)
     if not isinstance(value, kind):
         raise Invalid(f"field {name!r} must be of type {kind.__name__}", field=name)
+    if isinstance(value, int) and not -MAX_INT - 1 <= value <= MAX_INT:
+        raise Invalid(f"field {name!r} is out of range", field=name)
     return value
 
 
@@ -71,6 +75,7 @@ def path_int(request: web.Request, name: str) -> int:
     from server.errors import NotFound
 
     raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII only: str.isdigit() also takes "²" (int() fails) and "١٢" (another spelling).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_INT:
         raise NotFound(f"{name} {raw!r} does not exist")
     return int(raw)

@@ -15,9 +15,8 @@ from server.sessions import (
     Identity,
     clear_failures,
     close_session,
-    locked_until,
+    count_attempt,
     open_session,
-    record_failure,
     throttle_key,
 )
 from server.users import find_user
@@ -35,7 +34,10 @@ async def log_in(
     key = throttle_key(username, remote)
     lockout = timedelta(seconds=settings.login_lockout_seconds)
     async with app[SESSIONS]() as db:
-        until = await locked_until(db, key, now)
+        # Counted before the password is checked, and committed, so that parallel guesses
+        # cannot all slip in before the first failure is recorded.
+        until = await count_attempt(db, key, now, settings.login_max_failures, lockout)
+        await db.commit()
         if until is not None:
             retry = max(1, int((until - now).total_seconds()))
             raise TooManyRequests(
@@ -45,8 +47,6 @@ async def log_in(
         user = await find_user(db, username)
         ok = app[PASSWORDS].verify(user.password_hash if user else None, password)
         if user is None or not ok or not user.active:
-            await record_failure(db, key, now, settings.login_max_failures, lockout)
-            await db.commit()
             log.info("failed login for %r from %s", username, remote)
             raise Unauthenticated("wrong username or password", code="bad_credentials")
         await clear_failures(db, key)

@@ -161,7 +161,13 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         await db.commit()
         return user.id
 
-    user_id = asyncio.run(_with_db(settings, job))
+    from server.errors import AppError
+
+    try:
+        user_id = asyncio.run(_with_db(settings, job))
+    except AppError as exc:  # a duplicate name, a too short password: a message, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"user {args.username} created with id {user_id}")
     return 0
 
@@ -193,7 +199,10 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         if args.dry_run:
             return None
         bar = ProgressBar(len(report.questions), args.file.name)
-        cli_user = Identity(0, "cli", "admin", "", "", "")
+        # The command line is nobody: the bank's creator and the audit entry's actor stay
+        # empty (NULL). User id 0 would break the users foreign key of both rows.
+        nobody: Any = None
+        cli_user = Identity(nobody, "cli", "admin", "", "", "")
         stored = await import_report(
             db,
             program,

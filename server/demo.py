@@ -18,7 +18,7 @@ from quiz.quizzes import create_quiz
 from server.clock import Clock
 from server.programs import Enrollment, Group, Program, section_named, sections_of
 from server.sessions import Identity
-from server.users import Passwords, Role, User, create_user, find_user
+from server.users import Passwords, Role, User, find_user
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +43,22 @@ def _identity(user: User) -> Identity:
     return Identity(user.id, user.username, user.role, user.full_name, "", "")
 
 
-async def _user(
-    db: AsyncSession, passwords: Passwords, username: str, role: Role, name: str
-) -> User:
-    return await find_user(db, username) or await create_user(
-        db, passwords, username, DEMO_PASSWORD, role, full_name=name
-    )
+async def _user(db: AsyncSession, password_hash: str, username: str, role: Role, name: str) -> User:
+    user = await find_user(db, username)
+    if user is None:
+        # One argon2 hash shared by all demo accounts: they share the public password
+        # anyway, and hashing it 58 times (~0.1–0.3 s each) made every first start slow.
+        user = User(username=username, role=role.value, password_hash=password_hash, full_name=name)
+        db.add(user)
+        await db.flush()
+    return user
 
 
 async def seed_demo(db: AsyncSession, passwords: Passwords, clock: Clock) -> list[str]:
     """Create what is missing of the demo data; returns the demo logins."""
     now = clock.now()
-    users = {name: await _user(db, passwords, name, role, full) for name, role, full in STAFF}
+    password_hash = passwords.hash(DEMO_PASSWORD)
+    users = {name: await _user(db, password_hash, name, role, full) for name, role, full in STAFF}
     program = await db.scalar(select(Program).where(Program.code == PROGRAM_CODE))
     if program is None:
         program = Program(
@@ -70,7 +74,7 @@ async def seed_demo(db: AsyncSession, passwords: Passwords, clock: Clock) -> lis
         db.add(group)
         await db.flush()
     for i in range(1, LEARNERS + 1):
-        learner = await _user(db, passwords, f"learner{i}", Role.LEARNER, f"Слушатель {i}")
+        learner = await _user(db, password_hash, f"learner{i}", Role.LEARNER, f"Слушатель {i}")
         if await db.get(Enrollment, (group.id, learner.id)) is None:
             db.add(Enrollment(group_id=group.id, user_id=learner.id, completed=True))
     if await db.scalar(select(Bank.id).where(Bank.program_id == program.id)) is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -29,10 +30,14 @@ def _wants_json(request: web.Request) -> bool:
 
 def _error_response(request: web.Request, error: AppError) -> web.StreamResponse:
     if _wants_json(request):
-        return web.json_response(error.to_json(), status=error.status)
-    from server.pages import render_error
+        response: web.StreamResponse = web.json_response(error.to_json(), status=error.status)
+    else:
+        from server.pages import render_error
 
-    return render_error(request, error)
+        response = render_error(request, error)
+    # Error responses are built outside the ``headers`` middleware: secure them here.
+    _secure(request, response)
+    return response
 
 
 @web.middleware
@@ -78,10 +83,9 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """State-changing requests of a session carry its CSRF token (header or form field)."""
     if request.method in UNSAFE and not request.path.startswith("/socket.io"):
         origin = request.headers.get("Origin")
-        if origin and origin != "null":
-            expected = f"{request.scheme}://{request.host}"
-            if origin != expected:
-                raise Forbidden(f"cross-origin request from {origin}", code="csrf")
+        # Only the host is compared: behind a TLS-terminating proxy the scheme differs.
+        if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+            raise Forbidden(f"cross-origin request from {origin}", code="csrf")
         user = request.get(IDENTITY_KEY)
         if user is not None and request.path not in CSRF_EXEMPT:
             sent = request.headers.get("X-CSRF-Token", "")
@@ -108,6 +112,11 @@ async def _form_token(request: web.Request) -> str:
 async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Security headers on every response; API responses are never cached."""
     response = await handler(request)
+    _secure(request, response)
+    return response
+
+
+def _secure(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -118,4 +127,9 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     )
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
-    return response
+    elif request.path.startswith("/static/"):
+        # Versioned URLs (?v=<hash>) never change; unversioned ones are revalidated.
+        versioned = "v" in request.query
+        response.headers.setdefault(
+            "Cache-Control", "public, max-age=31536000, immutable" if versioned else "no-cache"
+        )

@@ -17,10 +17,13 @@ def _op(
     body: dict[str, Any] | None = None,
     ok: int = 200,
     errors: tuple[int, ...] = (401, 403, 404),
+    also_ok: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(ok): {"description": "OK", "content": {"application/json": {}}}
     }
+    for status, description in (also_ok or {}).items():
+        responses[str(status)] = {"description": description, "content": {"application/json": {}}}
     for status in errors:
         responses[str(status)] = {
             "description": "error",
@@ -45,10 +48,14 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op(
             "Log in; sets the session cookie",
             body=_obj(username=STR, password=STR),
-            errors=(400, 401, 422, 429),
+            errors=(400, 401, 413, 422, 429),
         )
+        | {"security": []}
     },
     "/api/logout": {"post": _op("Log out", errors=(401, 403))},
+    "/api/openapi.json": {
+        "get": _op("This OpenAPI document", errors=()) | {"security": []},
+    },
     "/api/me": {"get": _op("The current user, CSRF token and server time", errors=(401,))},
     "/api/programs": {"get": _op("Programs with sections", errors=(401,))},
     "/api/tests": {
@@ -75,7 +82,8 @@ PATHS: dict[str, dict[str, Any]] = {
             "Start or resume the learner's attempt",
             body=_obj(lease=STR, takeover=BOOL),
             ok=201,
-            errors=(400, 401, 403, 404, 409),
+            errors=(400, 401, 403, 404, 409, 422),
+            also_ok={200: "Resumed, taken over or already submitted"},
         )
     },
     "/api/tests/{test_id}/analysis": {
@@ -87,13 +95,15 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/attempts/{attempt_id}/answers/{question_id}": {
         "put": _op(
             "Save one answer (idempotent); acknowledged after commit",
-            body=_obj(option_id={"type": ["integer", "null"]}, lease=STR),
+            body=_obj(option_id={"type": "integer", "nullable": True}, lease=STR),
             errors=(400, 401, 403, 404, 409, 413, 422),
         )
     },
     "/api/attempts/{attempt_id}/submit": {
         "post": _op(
-            "Submit and grade the attempt", body=_obj(lease=STR), errors=(401, 403, 404, 409)
+            "Submit and grade the attempt (the holding tab's lease is required)",
+            body=_obj(lease=STR),
+            errors=(401, 403, 404, 409, 422),
         )
     },
     "/api/results": {"get": _op("The learner's results (personal account, archive)")},
@@ -110,6 +120,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "Import GIFT / Aiken / Moodle XML into a draft bank",
                 ok=201,
                 errors=(400, 401, 403, 404, 413, 422),
+                also_ok={200: "Dry run: what would be imported; nothing is stored"},
             ),
             "requestBody": {
                 "content": {
@@ -134,7 +145,11 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/questions/{question_id}": {
         "put": _op(
             "Edit a question (approved ones get a new version)",
-            body=_obj(text=STR, explanation=STR, options={"type": "array"}),
+            body=_obj(
+                text=STR,
+                explanation=STR,
+                options={"type": "array", "items": _obj(text=STR, correct=BOOL)},
+            ),
             errors=(400, 401, 403, 404, 409, 422),
         )
     },

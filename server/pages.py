@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -12,7 +13,7 @@ from aiohttp import web
 from server.access import current_user
 from server.appkeys import SETTINGS, TEMPLATES, TRANSLATOR
 from server.auth import log_in, log_out, set_session_cookie
-from server.errors import AppError
+from server.errors import AppError, Forbidden
 from server.i18n import LANG_COOKIE, LANGUAGES, request_language
 from server.middleware import SESSION_COOKIE
 from server.users import AUTHOR_ROLES, Role
@@ -21,14 +22,39 @@ routes = web.RouteTableDef()
 
 
 class Templates:
-    """The jinja2 environment of ``web/templates`` with autoescaping on."""
+    """The jinja2 environment of ``web/templates`` with autoescaping on.
 
-    def __init__(self, directory: Path) -> None:
+    ``static("js/test.js")`` in a template gives the file's URL with a content hash
+    (``?v=…``), so a new release is never served from a stale browser cache.
+    """
+
+    def __init__(self, directory: Path, static_dir: Path | None = None) -> None:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(directory),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        # ``tojson`` output is safe inside <script type="application/json">: jinja2
+        # escapes <, >, & and ' as \u sequences, so "</script>" cannot end the block.
+        self.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+        self.static_dir = static_dir if static_dir is not None else directory.parent / "static"
+        self._versions: dict[str, tuple[int, int, str]] = {}
+        self.env.globals["static"] = self.static_url
+
+    def static_url(self, filename: str) -> str:
+        """``/static/<filename>?v=<hash of its content>`` (cached until the file changes)."""
+        filename = filename.lstrip("/")
+        path = self.static_dir / filename
+        try:
+            stat = path.stat()
+        except OSError:
+            return f"/static/{filename}"
+        cached = self._versions.get(filename)
+        if cached is None or cached[:2] != (stat.st_mtime_ns, stat.st_size):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            cached = (stat.st_mtime_ns, stat.st_size, digest)
+            self._versions[filename] = cached
+        return f"/static/{filename}?v={cached[2]}"
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
@@ -44,17 +70,33 @@ def render(request: web.Request, name: str, status: int = 200, **context: Any) -
         languages=LANGUAGES,
         user=user,
         csrf_token=user.csrf_token if user else "",
-        catalogue=json.dumps(translator.catalogue(lang), ensure_ascii=False),
+        catalogue=translator.catalogue(lang),
         path=request.path,
+        here=_here(request),
         **context,
     )
-    return web.Response(text=html, status=status, content_type="text/html")
+    response = web.Response(text=html, status=status, content_type="text/html")
+    # Pages carry the session's CSRF token and personal data: never cache them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _login_url(request: web.Request) -> str:
+    return "/login?next=" + quote(request.path_qs, safe="/")
+
+
+def _here(request: web.Request) -> str:
+    """This page's path and query without ``lang`` (the language links come back here)."""
+    url = request.rel_url
+    if "lang" in url.query:
+        url = url.with_query([(k, v) for k, v in url.query.items() if k != "lang"])
+    return str(url)
 
 
 def render_error(request: web.Request, error: AppError) -> web.StreamResponse:
     """The HTML error page (the JSON API gets JSON instead)."""
     if error.status == 401 and request.method == "GET":
-        raise web.HTTPSeeOther(f"/login?next={request.path}")
+        raise web.HTTPSeeOther(_login_url(request))
     return render(request, "error.html", status=error.status, error=error)
 
 
@@ -81,6 +123,15 @@ async def login_page(request: web.Request) -> web.Response:
     )
 
 
+def is_local_path(target: str) -> bool:
+    """True for a path on this site; ``//host`` and ``/\\host`` are other sites to browsers."""
+    return (
+        target.startswith("/")
+        and target[1:2] not in ("/", "\\")
+        and not any(ch in target for ch in "\r\n\t")
+    )
+
+
 @routes.post("/login")
 async def login_form(request: web.Request) -> web.StreamResponse:
     """Log in from the form; on success go to the personal account."""
@@ -94,7 +145,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
         return render(
             request, "login.html", status=exc.status, error=exc, username=username, next=target
         )
-    if not target.startswith("/") or target.startswith("//"):
+    if not is_local_path(target):
         target = _home_for(user.role)
     response = web.HTTPSeeOther(target)
     set_session_cookie(response, request.app, token)
@@ -117,7 +168,7 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     """Remember the chosen UI language."""
     code = request.match_info["code"]
     back = request.query.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):
+    if not is_local_path(back):
         back = "/"
     response = web.HTTPSeeOther(back)
     if code in LANGUAGES:
@@ -136,13 +187,13 @@ def _page(name: str, roles: frozenset[str] | None = None) -> Any:
     async def handler(request: web.Request) -> web.StreamResponse:
         user = current_user(request)
         if user is None:
-            raise web.HTTPSeeOther(f"/login?next={request.path}")
+            raise web.HTTPSeeOther(_login_url(request))
         if roles is not None and user.role not in roles:
             return render(
                 request,
                 "error.html",
                 status=403,
-                error=AppError("this page is not for your role", code="forbidden"),
+                error=Forbidden("this page is not for your role"),
             )
         return render(request, name, params=dict(request.match_info))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import socketio
 from aiohttp import web
@@ -28,7 +28,11 @@ EventHandler = Callable[..., Awaitable[Any]]
 
 def make_sio(settings: Settings) -> socketio.AsyncServer:
     """A socket.io server; same-origin only; Redis-backed when configured."""
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel=redis_channel(settings.redis_url))
+        if settings.redis_url
+        else None
+    )
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -39,14 +43,44 @@ def make_sio(settings: Settings) -> socketio.AsyncServer:
     )
 
 
+def redis_channel(url: str) -> str:
+    """The pub/sub channel of this Redis database.
+
+    Redis pub/sub ignores the database number, so with the library's one default channel
+    two deployments on one Redis server (``…/0`` and ``…/1``) would deliver each other's
+    ``taken_over`` and ``submitted`` to the same-named attempt rooms.
+    """
+    parts = urlsplit(url)
+    db = parse_qs(parts.query).get("db", [""])[0]
+    if not db and parts.scheme != "unix":  # redis://host:port/<db>
+        db = parts.path.strip("/")
+    return f"examroom-socketio-{int(db) if db.isdigit() else 0}"
+
+
 async def identity_from_environ(app: web.Application, environ: dict[str, Any]) -> Identity | None:
     """The identity behind the session cookie of a socket.io handshake."""
-    cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-    morsel = cookie.get(SESSION_COOKIE)
-    if morsel is None or len(morsel.value) > 100:
+    token = session_token(environ.get("HTTP_COOKIE", ""))
+    if not token or len(token) > 100:
         return None
     async with app[SESSIONS]() as db:
-        return await identify(db, morsel.value, app[CLOCK].now())
+        return await identify(db, token, app[CLOCK].now())
+
+
+def session_token(header: str) -> str | None:
+    """The session cookie's value in a ``Cookie`` header.
+
+    Parsed pair by pair, like aiohttp parses it for HTTP requests: ``SimpleCookie`` drops
+    every cookie after one it cannot parse (a JSON value or a space set by another app on
+    the same host), which would leave a logged-in page unauthenticated on socket.io only.
+    """
+    for pair in header.split(";"):
+        name, sep, value = pair.partition("=")
+        if sep and name.strip() == SESSION_COOKIE:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return None
 
 
 def socket_errors(handler: EventHandler) -> EventHandler:

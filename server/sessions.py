@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Integer, String, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,7 +83,11 @@ async def open_session(
 
 async def identify(db: AsyncSession, token: str, now: datetime) -> Identity | None:
     """The identity behind a cookie token, or None when unknown, expired or disabled."""
-    hashed = token_hash(token)
+    return await identify_hash(db, token_hash(token), now)
+
+
+async def identify_hash(db: AsyncSession, hashed: str, now: datetime) -> Identity | None:
+    """The identity of a stored session (by its token's hash), or None when it has ended."""
     row = (
         await db.execute(
             select(LoginSession, User)
@@ -113,27 +119,34 @@ def throttle_key(username: str, remote: str) -> str:
     return f"{username.strip().lower()}|{remote}"[:200]
 
 
-async def locked_until(db: AsyncSession, key: str, now: datetime) -> datetime | None:
-    """When the lockout for this key ends, or None when not locked."""
-    row = await db.get(LoginFailure, key)
-    if row is None or row.locked_until is None or row.locked_until <= now:
-        return None
-    return row.locked_until
-
-
-async def record_failure(
+async def count_attempt(
     db: AsyncSession, key: str, now: datetime, max_failures: int, lockout: timedelta
-) -> None:
-    """Count a failed login; lock the key once ``max_failures`` fall within ``lockout``."""
-    row = await db.get(LoginFailure, key)
-    if row is None or row.first_at + lockout <= now:
-        if row is None:
-            row = LoginFailure(key=key, failures=0, first_at=now)
-            db.add(row)
+) -> datetime | None:
+    """Count a login attempt *before* its password is checked; returns when the lockout
+    ends if the key is locked (the attempt is then refused and not counted), else None.
+
+    The key's row is locked while it is counted, so a burst of parallel guesses is counted
+    one by one and gets no more password checks than ``max_failures``. A successful login
+    forgets the count (:func:`clear_failures`). Commit before checking the password.
+    """
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await db.execute(
+        insert(LoginFailure)
+        .values(key=key, failures=0, first_at=now, locked_until=None)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    row = await db.get(LoginFailure, key, with_for_update=True, populate_existing=True)
+    if row is None:  # pragma: no cover - the row was just ensured in this transaction
+        raise RuntimeError(f"login failure row {key!r} vanished")
+    if row.locked_until is not None and row.locked_until > now:
+        return row.locked_until
+    if row.first_at + lockout <= now:
         row.failures, row.first_at, row.locked_until = 0, now, None
     row.failures += 1
     if row.failures >= max_failures:
         row.locked_until = now + lockout
+    await db.flush()
+    return None
 
 
 async def clear_failures(db: AsyncSession, key: str) -> None:

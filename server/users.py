@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -59,11 +60,16 @@ class User(Base):
 class Passwords:
     """Argon2id hashing (argon2-cffi defaults, RFC 9106 low-memory profile)."""
 
+    # Computed once per process: every application instance shares it.
+    _dummy_hash: ClassVar[str | None] = None
+
     def __init__(self) -> None:
         self._hasher = PasswordHasher()
         # Verifying against a real hash when the user does not exist keeps the timing
         # of "no such user" and "wrong password" the same.
-        self._dummy = self._hasher.hash("examroom-timing-equaliser")
+        if Passwords._dummy_hash is None:
+            Passwords._dummy_hash = self._hasher.hash("examroom-timing-equaliser")
+        self._dummy = Passwords._dummy_hash
 
     def hash(self, password: str) -> str:
         """A new argon2id hash of the password."""

@@ -36,9 +36,12 @@ def _bind(settings: Settings) -> socket.socket:
 def _worker(settings: Settings, sock: socket.socket) -> None:
     from server.app import create_app
 
+    # force: the handler the parent configured came along with the fork; replace it so
+    # the worker's lines carry its pid.
     logging.basicConfig(
         level=settings.log_level.upper(),
         format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s",
+        force=True,
     )
     web.run_app(create_app(settings), sock=sock, print=None, access_log=None, handle_signals=True)
 

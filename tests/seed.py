@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quiz.banks import approve_bank, import_report
@@ -13,6 +18,8 @@ from quiz.quizzes import create_quiz
 from server.programs import Enrollment, Group, Program, sections_of
 from server.sessions import Identity
 from server.users import Passwords, Role, User, create_user
+
+T = TypeVar("T")
 
 PASSWORD = "pw-test"
 SECTIONS = ("Основы ГО", "Чрезвычайные ситуации", "Первая помощь")
@@ -28,6 +35,19 @@ class Seed:
     bank_id: int
     test_id: int
     users: dict[str, int]
+
+
+# Seed users get real argon2id hashes with the cheapest parameters, made once per process, so
+# that logging in costs milliseconds in tests; production hashing is what Passwords.hash does.
+_SEED_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_SEED_HASHES: dict[str, str] = {}
+
+
+def seed_hash(password: str) -> str:
+    """A cheap but genuine argon2id hash of ``password`` (cached per process)."""
+    if password not in _SEED_HASHES:
+        _SEED_HASHES[password] = _SEED_HASHER.hash(password)
+    return _SEED_HASHES[password]
 
 
 def ident(user: User) -> Identity:
@@ -68,7 +88,8 @@ async def seed_basic(
 ) -> Seed:
     """Program, three sections, approved bank, group of learners, staff and one test."""
     users: dict[str, User] = {}
-    hashed = passwords.hash(PASSWORD)
+    hashed = seed_hash(PASSWORD)
+    assert passwords.verify(hashed, PASSWORD)
     for name, role in [
         ("instructor", Role.INSTRUCTOR),
         ("head", Role.HEAD),
@@ -119,4 +140,56 @@ async def seed_basic(
     )
 
 
-__all__ = ["PASSWORD", "Seed", "create_user", "ident", "questions", "seed_basic"]
+async def add_learners(db: AsyncSession, group_id: int, names: list[str]) -> dict[str, int]:
+    """More learners (password :data:`PASSWORD`) enrolled in a group; returns their ids."""
+    users = [
+        User(username=name, role=Role.LEARNER.value, password_hash=seed_hash(PASSWORD))
+        for name in names
+    ]
+    db.add_all(users)
+    await db.flush()
+    db.add_all(Enrollment(group_id=group_id, user_id=user.id, completed=True) for user in users)
+    await db.commit()
+    return {user.username: user.id for user in users}
+
+
+def quiz_body(seed: Seed, **changes: Any) -> dict[str, Any]:
+    """A ``POST /api/tests`` body for the seed program: 2 questions from each section of G1."""
+    body: dict[str, Any] = {
+        "program_id": seed.program_id,
+        "title": "Тест API",
+        "form": "testing",
+        "time_limit_minutes": 10,
+        "sections": {str(section_id): 2 for section_id in seed.section_ids},
+        "group_id": seed.group_id,
+    }
+    body.update(changes)
+    return body
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], within: float = 5.0, step: float = 0.05
+) -> T:
+    """Poll ``probe`` until it returns something but None/False; fail after ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the awaited state did not come within {within} s")
+        await asyncio.sleep(step)
+
+
+__all__ = [
+    "PASSWORD",
+    "Seed",
+    "add_learners",
+    "create_user",
+    "eventually",
+    "ident",
+    "questions",
+    "quiz_body",
+    "seed_basic",
+    "seed_hash",
+]

@@ -1,0 +1,210 @@
+"""The answer journal under concurrency, through the real HTTP and socket.io paths.
+
+Every acknowledged save is committed; saves that arrive together share a commit; a save
+racing a submission is either counted in the grade or refused, never acknowledged and lost.
+Both backends (the ``client`` fixture is parametrised).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from quiz.models import AnswerEvent, Attempt, AttemptItem
+from quiz.quizzes import create_quiz
+from server.appkeys import CLOCK, JOURNAL, SESSIONS
+from server.sessions import Identity
+from tests.seed import PASSWORD, Seed
+from tests.serverproc import Api, QuizSocket
+
+
+class Learners:
+    """Logged-in learners, each with an HTTP session and a connected socket; closes them all."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.apis: list[Api] = []
+        self.sockets: list[QuizSocket] = []
+
+    async def add(self, username: str) -> tuple[Api, QuizSocket]:
+        api = Api(self.url)
+        self.apis.append(api)
+        await api.login(username, PASSWORD)
+        sock = QuizSocket(self.url, api.cookie)
+        self.sockets.append(sock)
+        await sock.connect()
+        return api, sock
+
+    async def close(self) -> None:
+        for sock in self.sockets:
+            await sock.close()
+        for api in self.apis:
+            await api.close()
+
+
+@pytest.fixture
+async def learners(client: TestClient[Any, Any]) -> AsyncIterator[Learners]:
+    group = Learners(f"http://{client.host}:{client.port}")
+    try:
+        yield group
+    finally:
+        await group.close()
+
+
+def is_right(option: dict[str, Any]) -> bool:
+    return str(option["text"]).startswith("верно")
+
+
+async def http_save(api: Api, attempt_id: int, question_id: int, option_id: int, lease: str) -> Any:
+    status, body = await api.call(
+        "PUT",
+        f"/api/attempts/{attempt_id}/answers/{question_id}",
+        json={"option_id": option_id, "lease": lease},
+    )
+    if status == 200:
+        assert body["saved"] is True, body
+    return body
+
+
+async def socket_save(
+    sock: QuizSocket, attempt_id: int, question_id: int, option_id: int, lease: str
+) -> Any:
+    return await sock.call(
+        "save",
+        {
+            "attempt_id": attempt_id,
+            "question_id": question_id,
+            "option_id": option_id,
+            "lease": lease,
+        },
+    )
+
+
+def acked(ack: Any) -> bool:
+    return isinstance(ack, dict) and ack.get("saved") is True
+
+
+async def test_concurrent_saves_are_all_committed_in_shared_batches(
+    seed: Seed, client: TestClient[Any, Any], learners: Learners
+) -> None:
+    app = client.app
+    journal = app[JOURNAL]
+    rng = random.Random(7)
+    jobs = []
+    expected: dict[tuple[int, int], int] = {}
+    for n in (1, 2, 3):
+        api, sock = await learners.add(f"learner{n}")
+        status, attempt = await api.call("POST", f"/api/tests/{seed.test_id}/attempts", json={})
+        assert status == 201, attempt
+        attempt_id, lease = attempt["attempt_id"], attempt["lease"]
+        for question in attempt["questions"]:
+            option_id = rng.choice(question["options"])["id"]
+            expected[(attempt_id, question["id"])] = option_id
+            for repeat in range(3):
+                save = http_save if (repeat + n) % 2 else socket_save
+                via: Any = api if save is http_save else sock
+                jobs.append(save(via, attempt_id, question["id"], option_id, lease))
+    assert len(jobs) == 3 * 6 * 3
+    rng.shuffle(jobs)
+    batches, saves = journal.batches, journal.saves
+
+    acks = await asyncio.wait_for(asyncio.gather(*jobs), 20)
+
+    assert all(acked(ack) for ack in acks), [ack for ack in acks if not acked(ack)]
+    assert journal.saves - saves == len(jobs)
+    assert 0 < journal.batches - batches < len(jobs), "no save shared a commit"
+    async with app[SESSIONS]() as db:
+        rows = await db.execute(
+            select(AttemptItem.attempt_id, AttemptItem.question_id, AttemptItem.chosen_option_id)
+        )
+        stored = {(a, q): o for a, q, o in rows}
+        events = await db.execute(
+            select(AnswerEvent.attempt_id, AnswerEvent.question_id, func.count()).group_by(
+                AnswerEvent.attempt_id, AnswerEvent.question_id
+            )
+        )
+        event_counts = {(a, q): c for a, q, c in events}
+    assert stored == expected
+    # The repeats were idempotent: one change, one journal event per answer.
+    assert event_counts == dict.fromkeys(expected, 1)
+
+
+async def test_a_save_racing_a_submit_is_counted_or_refused(
+    seed: Seed, client: TestClient[Any, Any], learners: Learners
+) -> None:
+    app = client.app
+    api, sock = await learners.add("learner1")
+    instructor = Identity(seed.users["instructor"], "instructor", "instructor", "", "", "")
+    rng = random.Random(11)
+    outcomes = {"counted": 0, "refused": 0}
+    for round_ in range(30):
+        async with app[SESSIONS]() as db:
+            quiz = await create_quiz(
+                db,
+                instructor,
+                app[CLOCK].now(),
+                program_id=seed.program_id,
+                title=f"Гонка {round_}",
+                form="testing",
+                time_limit_s=600,
+                plan=dict.fromkeys(seed.section_ids, 2),
+                group_id=seed.group_id,
+            )
+            await db.commit()
+        status, attempt = await api.call("POST", f"/api/tests/{quiz.id}/attempts", json={})
+        assert status == 201, attempt
+        attempt_id, lease = attempt["attempt_id"], attempt["lease"]
+        answers = {
+            q["id"]: next(o["id"] for o in q["options"] if is_right(o))
+            for q in attempt["questions"]
+        }
+        saves = [
+            (
+                http_save(api, attempt_id, qid, oid, lease)
+                if i % 2
+                else socket_save(sock, attempt_id, qid, oid, lease)
+            )
+            for i, (qid, oid) in enumerate(answers.items())
+        ]
+
+        async def submit_later(attempt_id: int, lease: str) -> tuple[int, Any]:
+            await asyncio.sleep(rng.uniform(0, 0.012))
+            return await api.call(
+                "POST", f"/api/attempts/{attempt_id}/submit", json={"lease": lease}
+            )
+
+        *acks, (status, result) = await asyncio.wait_for(
+            asyncio.gather(*saves, submit_later(attempt_id, lease)), 20
+        )
+        assert status == 200, result
+        saved = {qid for (qid, _), ack in zip(answers.items(), acks, strict=True) if acked(ack)}
+        for ack in acks:
+            if not acked(ack):
+                assert ack.get("error") == "attempt_submitted", ack
+        async with app[SESSIONS]() as db:
+            row = await db.get(Attempt, attempt_id)
+            assert row is not None
+            items = dict(
+                (
+                    await db.execute(
+                        select(AttemptItem.question_id, AttemptItem.chosen_option_id).where(
+                            AttemptItem.attempt_id == attempt_id
+                        )
+                    )
+                ).all()
+            )
+        assert row.status == "submitted"
+        # Every acknowledged answer is stored and counted; every refused one is absent.
+        for qid, option_id in answers.items():
+            assert items[qid] == (option_id if qid in saved else None), (round_, qid)
+        assert row.correct == len(saved) == result["correct"], (round_, saved, row.correct)
+        outcomes["counted"] += len(saved)
+        outcomes["refused"] += len(answers) - len(saved)
+    # Both sides of the race happened at least once, or the test proved nothing.
+    assert outcomes["counted"] and outcomes["refused"], outcomes
