@@ -12,7 +12,7 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from server.app import create_app
 from server.appkeys import CLOCK, PASSWORDS, SESSIONS
 from server.settings import Settings
 from tests.seed import PASSWORD, Seed, seed_basic
+from tests.serverproc import Clients
 
 PG_URL = os.environ.get("EXAMROOM_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
@@ -135,3 +136,13 @@ def login(client: TestClient[Any, Any], aiohttp_client: Any) -> Any:
         return Session(own, body["csrf_token"], body["user"])
 
     return do
+
+
+@pytest.fixture
+async def clients(client: TestClient[Any, Any]) -> AsyncIterator[Clients]:
+    """Logged-in API clients and socket.io clients of the test's server, closed at the end."""
+    opened = Clients(f"http://{client.host}:{client.port}")
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -40,7 +40,7 @@ from server.clock import Clock
 from server.database import make_engine, make_sessionmaker, migrate
 from server.settings import Settings
 from server.users import Passwords
-from tests.seed import Seed, seed_basic
+from tests.seed import PASSWORD, Seed, seed_basic
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -412,3 +412,33 @@ __all__ = [
     "seed_database",
     "start_server",
 ]
+
+
+class Clients:
+    """``await clients("learner1")`` → a logged-in :class:`Api`; ``clients.socket(api)`` → a
+    connected :class:`QuizSocket`; ``clients.learner(name)`` → both. Closed together."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.apis: list[Api] = []
+        self.sockets: list[QuizSocket] = []
+
+    async def __call__(self, username: str) -> Api:
+        api = Api(self.url)
+        self.apis.append(api)
+        return await api.login(username, PASSWORD)
+
+    async def socket(self, api: Api | None) -> QuizSocket:
+        sock = QuizSocket(self.url, api.cookie if api else None)
+        self.sockets.append(sock)
+        return await sock.connect()
+
+    async def learner(self, username: str) -> tuple[Api, QuizSocket]:
+        api = await self(username)
+        return api, await self.socket(api)
+
+    async def close(self) -> None:
+        for sock in self.sockets:
+            await sock.close()
+        for api in self.apis:
+            await api.close()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
@@ -20,41 +18,8 @@ from quiz.models import AnswerEvent, Attempt, AttemptItem
 from quiz.quizzes import create_quiz
 from server.appkeys import CLOCK, JOURNAL, SESSIONS
 from server.sessions import Identity
-from tests.seed import PASSWORD, Seed
-from tests.serverproc import Api, QuizSocket
-
-
-class Learners:
-    """Logged-in learners, each with an HTTP session and a connected socket; closes them all."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.apis: list[Api] = []
-        self.sockets: list[QuizSocket] = []
-
-    async def add(self, username: str) -> tuple[Api, QuizSocket]:
-        api = Api(self.url)
-        self.apis.append(api)
-        await api.login(username, PASSWORD)
-        sock = QuizSocket(self.url, api.cookie)
-        self.sockets.append(sock)
-        await sock.connect()
-        return api, sock
-
-    async def close(self) -> None:
-        for sock in self.sockets:
-            await sock.close()
-        for api in self.apis:
-            await api.close()
-
-
-@pytest.fixture
-async def learners(client: TestClient[Any, Any]) -> AsyncIterator[Learners]:
-    group = Learners(f"http://{client.host}:{client.port}")
-    try:
-        yield group
-    finally:
-        await group.close()
+from tests.seed import Seed
+from tests.serverproc import Api, Clients, QuizSocket
 
 
 def is_right(option: dict[str, Any]) -> bool:
@@ -91,7 +56,7 @@ def acked(ack: Any) -> bool:
 
 
 async def test_concurrent_saves_are_all_committed_in_shared_batches(
-    seed: Seed, client: TestClient[Any, Any], learners: Learners
+    seed: Seed, client: TestClient[Any, Any], clients: Clients
 ) -> None:
     app = client.app
     journal = app[JOURNAL]
@@ -99,7 +64,7 @@ async def test_concurrent_saves_are_all_committed_in_shared_batches(
     jobs = []
     expected: dict[tuple[int, int], int] = {}
     for n in (1, 2, 3):
-        api, sock = await learners.add(f"learner{n}")
+        api, sock = await clients.learner(f"learner{n}")
         status, attempt = await api.call("POST", f"/api/tests/{seed.test_id}/attempts", json={})
         assert status == 201, attempt
         attempt_id, lease = attempt["attempt_id"], attempt["lease"]
@@ -136,10 +101,10 @@ async def test_concurrent_saves_are_all_committed_in_shared_batches(
 
 
 async def test_a_save_racing_a_submit_is_counted_or_refused(
-    seed: Seed, client: TestClient[Any, Any], learners: Learners
+    seed: Seed, client: TestClient[Any, Any], clients: Clients
 ) -> None:
     app = client.app
-    api, sock = await learners.add("learner1")
+    api, sock = await clients.learner("learner1")
     instructor = Identity(seed.users["instructor"], "instructor", "instructor", "", "", "")
     rng = random.Random(11)
     outcomes = {"counted": 0, "refused": 0}

@@ -6,7 +6,6 @@ with a real aiohttp session and hand its cookie to the socket.io handshake.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,45 +16,8 @@ from sqlalchemy import select
 
 from quiz.models import Attempt, AttemptItem
 from server.appkeys import CLOCK, SESSIONS, SETTINGS
-from tests.seed import PASSWORD, Seed
-from tests.serverproc import Api, QuizSocket
-
-
-class Opener:
-    """``await open_("learner1")`` → a logged-in :class:`Api`; ``open_.socket(api)`` → a socket.
-
-    Everything opened is closed when the test ends.
-    """
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.apis: list[Api] = []
-        self.sockets: list[QuizSocket] = []
-
-    async def __call__(self, username: str) -> Api:
-        api = Api(self.url)
-        self.apis.append(api)
-        return await api.login(username, PASSWORD)
-
-    async def socket(self, api: Api | None) -> QuizSocket:
-        sock = QuizSocket(self.url, api.cookie if api else None)
-        self.sockets.append(sock)
-        return await sock.connect()
-
-    async def close(self) -> None:
-        for sock in self.sockets:
-            await sock.close()
-        for api in self.apis:
-            await api.close()
-
-
-@pytest.fixture
-async def open_(client: TestClient[Any, Any]) -> AsyncIterator[Opener]:
-    opener = Opener(f"http://{client.host}:{client.port}")
-    try:
-        yield opener
-    finally:
-        await opener.close()
+from tests.seed import Seed
+from tests.serverproc import Api, Clients, QuizSocket
 
 
 async def start(api: Api, test_id: int, **body: Any) -> tuple[int, dict[str, Any]]:
@@ -83,21 +45,23 @@ def assert_error(ack: Any, code: str | None = None) -> None:
         assert ack["error"] == code, ack
 
 
-async def test_connect_refused_without_a_session(seed: Seed, open_: Opener) -> None:
+async def test_connect_refused_without_a_session(seed: Seed, clients: Clients) -> None:
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await open_.socket(None)
-    forged = QuizSocket(open_.url, "not-a-session-token")
-    open_.sockets.append(forged)
+        await clients.socket(None)
+    forged = QuizSocket(clients.url, "not-a-session-token")
+    clients.sockets.append(forged)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await forged.connect()
 
 
-async def test_other_cookies_of_the_host_do_not_hide_the_session(seed: Seed, open_: Opener) -> None:
-    learner = await open_("learner1")
+async def test_other_cookies_of_the_host_do_not_hide_the_session(
+    seed: Seed, clients: Clients
+) -> None:
+    learner = await clients("learner1")
     _, attempt = await start(learner, seed.test_id)
     for others in ('prefs={"theme":"dark","size":2}', "theme=dark mode", '_ga=GA1.1.1; q="x"'):
-        sock = QuizSocket(open_.url, learner.cookie, other_cookies=others)
-        open_.sockets.append(sock)
+        sock = QuizSocket(clients.url, learner.cookie, other_cookies=others)
+        clients.sockets.append(sock)
         await sock.connect()
         ack = await sock.call("join", {"attempt_id": attempt["attempt_id"], "lease": "-"})
         assert ack["ok"] is True, (others, ack)
@@ -105,14 +69,14 @@ async def test_other_cookies_of_the_host_do_not_hide_the_session(seed: Seed, ope
 
 
 async def test_join_save_sync_and_the_answer_is_stored(
-    seed: Seed, open_: Opener, client: TestClient[Any, Any]
+    seed: Seed, clients: Clients, client: TestClient[Any, Any]
 ) -> None:
     app = client.app
-    learner = await open_("learner1")
+    learner = await clients("learner1")
     status, attempt = await start(learner, seed.test_id)
     assert status == 201, attempt
     attempt_id, lease = attempt["attempt_id"], attempt["lease"]
-    sock = await open_.socket(learner)
+    sock = await clients.socket(learner)
 
     ack = await sock.call("join", {"attempt_id": attempt_id, "lease": lease})
     assert ack["ok"] is True and ack["holder"] is True and ack["status"] == "active", ack
@@ -160,17 +124,17 @@ async def test_join_save_sync_and_the_answer_is_stored(
 
 
 async def test_malformed_events_are_refused_and_the_connection_stays(
-    seed: Seed, open_: Opener
+    seed: Seed, clients: Clients
 ) -> None:
-    learner = await open_("learner1")
-    other = await open_("learner2")
+    learner = await clients("learner1")
+    other = await clients("learner2")
     _, attempt = await start(learner, seed.test_id)
     _, foreign = await start(other, seed.test_id)
     attempt_id, lease = attempt["attempt_id"], attempt["lease"]
     q0, q1 = attempt["questions"][0], attempt["questions"][1]
     good = {"attempt_id": attempt_id, "question_id": q0["id"], "option_id": None, "lease": lease}
     good["option_id"] = right_option(q0)
-    sock = await open_.socket(learner)
+    sock = await clients.socket(learner)
 
     bad_saves: list[tuple[Any, str | None]] = [
         ("a string", "bad_event"),
@@ -222,18 +186,18 @@ async def test_malformed_events_are_refused_and_the_connection_stays(
     assert status == 200 and body["answered"] == 0, body
 
     # Staff are connected but do not answer.
-    staff = await open_("instructor")
-    staff_sock = await open_.socket(staff)
+    staff = await clients("instructor")
+    staff_sock = await clients.socket(staff)
     assert_error(await staff_sock.call("save", good), "invalid")
 
 
 @pytest.mark.rule("B5.12-one-per-place")
-async def test_takeover_over_http_tells_the_first_tab(seed: Seed, open_: Opener) -> None:
-    first = await open_("learner1")
-    second = await open_("learner1")  # another browser: a session of its own
+async def test_takeover_over_http_tells_the_first_tab(seed: Seed, clients: Clients) -> None:
+    first = await clients("learner1")
+    second = await clients("learner1")  # another browser: a session of its own
     _, attempt = await start(first, seed.test_id)
     attempt_id, lease = attempt["attempt_id"], attempt["lease"]
-    tab_a = await open_.socket(first)
+    tab_a = await clients.socket(first)
     assert (await tab_a.call("join", {"attempt_id": attempt_id, "lease": lease}))["holder"]
 
     status, body = await start(second, seed.test_id)
@@ -249,7 +213,7 @@ async def test_takeover_over_http_tells_the_first_tab(seed: Seed, open_: Opener)
     q = attempt["questions"][0]
     save = {"attempt_id": attempt_id, "question_id": q["id"], "option_id": right_option(q)}
     assert_error(await tab_a.call("save", {**save, "lease": lease}), "attempt_in_use")
-    tab_b = await open_.socket(second)
+    tab_b = await clients.socket(second)
     ack = await tab_b.call("join", {"attempt_id": attempt_id, "lease": taken["lease"]})
     assert ack["holder"] is True
     assert (await tab_b.call("save", {**save, "lease": taken["lease"]}))["saved"] is True
@@ -257,11 +221,11 @@ async def test_takeover_over_http_tells_the_first_tab(seed: Seed, open_: Opener)
     assert taken["deadline"] == attempt["deadline"]
 
 
-async def test_submit_tells_every_tab(seed: Seed, open_: Opener) -> None:
-    learner = await open_("learner1")
+async def test_submit_tells_every_tab(seed: Seed, clients: Clients) -> None:
+    learner = await clients("learner1")
     _, attempt = await start(learner, seed.test_id)
     attempt_id, lease = attempt["attempt_id"], attempt["lease"]
-    sock = await open_.socket(learner)
+    sock = await clients.socket(learner)
     await sock.call("join", {"attempt_id": attempt_id, "lease": lease})
     q = attempt["questions"][0]
     save = {
@@ -285,13 +249,13 @@ async def test_submit_tells_every_tab(seed: Seed, open_: Opener) -> None:
 
 
 async def test_sweeper_submits_at_the_deadline_and_tells_the_tab(
-    seed: Seed, open_: Opener, client: TestClient[Any, Any]
+    seed: Seed, clients: Clients, client: TestClient[Any, Any]
 ) -> None:
     app = client.app
-    learner = await open_("learner1")
+    learner = await clients("learner1")
     _, attempt = await start(learner, seed.test_id)
     attempt_id, lease = attempt["attempt_id"], attempt["lease"]
-    sock = await open_.socket(learner)
+    sock = await clients.socket(learner)
     await sock.call("join", {"attempt_id": attempt_id, "lease": lease})
     q = attempt["questions"][0]
     save = {
@@ -319,15 +283,15 @@ async def test_sweeper_submits_at_the_deadline_and_tells_the_tab(
 
 
 async def test_a_socket_stops_acting_after_logout(
-    seed: Seed, open_: Opener, monkeypatch: pytest.MonkeyPatch
+    seed: Seed, clients: Clients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import quiz.namespace
 
     monkeypatch.setattr(quiz.namespace, "RECHECK_SECONDS", 0.0)
-    learner = await open_("learner1")
+    learner = await clients("learner1")
     status, attempt = await start(learner, seed.test_id)
     assert status == 201, attempt
-    sock = await open_.socket(learner)
+    sock = await clients.socket(learner)
     question = attempt["questions"][0]
     payload = {
         "attempt_id": attempt["attempt_id"],
