@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from aiohttp import web
 
+from proctor.access import Roster
+from proctor.bypass import install_decoder_bypass
+from proctor.ice import server_configuration
+from proctor.namespace import ProctorNamespace
+from proctor.room import RoomRegistry
+from proctor.routes import routes as proctor_routes
+from proctor.snapshots import Thumbnails
 from quiz.attempts import overdue_attempt_ids, submit
 from quiz.journal import AnswerJournal
 from quiz.namespace import QuizNamespace
@@ -21,10 +28,13 @@ from server.appkeys import (
     ENGINE,
     JOURNAL,
     PASSWORDS,
+    ROOMS,
+    ROSTER,
     SESSIONS,
     SETTINGS,
     SIO,
     TEMPLATES,
+    THUMBNAILS,
     TRANSLATOR,
 )
 from server.clock import Clock
@@ -98,6 +108,26 @@ async def _sweeper(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+def _media(proctor: ProctorNamespace) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The media plane's lifetime: the room registry (decoder bypass installed first),
+    the thumbnail maker and the rooms' periodic state updates; every room is closed on
+    shutdown."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        install_decoder_bypass()
+        registry = RoomRegistry(server_configuration(app[SETTINGS]))
+        app[ROOMS] = registry
+        app[THUMBNAILS] = Thumbnails()
+        task = asyncio.create_task(proctor.run_state_updates(), name="proctor-state")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await registry.close()
+
+    return context
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """Build the aiohttp application for these settings."""
     app = web.Application(
@@ -109,15 +139,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[PASSWORDS] = Passwords()
     app[TRANSLATOR] = Translator(settings.web_dir / "locale")
     app[TEMPLATES] = Templates(settings.web_dir / "templates")
+    app[ROSTER] = Roster()
     sio = make_sio(settings)
     sio.register_namespace(QuizNamespace(app))
+    proctor = ProctorNamespace(app)
+    sio.register_namespace(proctor)
     sio.attach(app)
     app[SIO] = sio
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_sweeper)
+    app.cleanup_ctx.append(_media(proctor))
     app.add_routes(auth.routes)
     app.add_routes(openapi.routes)
     app.add_routes(quiz_routes)
+    app.add_routes(proctor_routes)
     app.add_routes(pages.routes)
     app.router.add_static("/static/", settings.web_dir / "static", append_version=True)
     return app

@@ -13,6 +13,9 @@ from server.settings import Settings
 from server.users import Passwords
 
 if TYPE_CHECKING:
+    from proctor.access import Roster
+    from proctor.room import RoomRegistry
+    from proctor.snapshots import Thumbnails
     from quiz.journal import AnswerJournal
     from server.i18n import Translator
     from server.pages import Templates
@@ -26,3 +29,6 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 JOURNAL: web.AppKey[AnswerJournal] = web.AppKey("journal")
 TRANSLATOR: web.AppKey[Translator] = web.AppKey("translator")
 TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
+ROOMS: web.AppKey[RoomRegistry] = web.AppKey("rooms")
+ROSTER: web.AppKey[Roster] = web.AppKey("roster")
+THUMBNAILS: web.AppKey[Thumbnails] = web.AppKey("thumbnails")

@@ -103,7 +103,8 @@ def _upgrade(connection: Connection) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    # "heads": independent migration branches (one per domain) apply side by side.
+    command.upgrade(cfg, "heads")
 
 
 async def migrate(engine: AsyncEngine) -> None:

@@ -35,6 +35,16 @@ def _op(
     return op
 
 
+def _jpeg(summary: str) -> dict[str, Any]:
+    """An operation answering with a JPEG image."""
+    op = _op(summary)
+    op["responses"]["200"] = {
+        "description": "JPEG image (Cache-Control: no-store)",
+        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    }
+    return op
+
+
 def _obj(**props: Any) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
@@ -153,7 +163,27 @@ PATHS: dict[str, dict[str, Any]] = {
             errors=(400, 401, 403, 404, 409, 422),
         )
     },
+    "/api/rooms/{room}/ice": {
+        "get": _op(
+            "ICE servers for the user's peer connections in a live room (TURN credentials "
+            "are fresh and time-limited)"
+        )
+    },
+    "/api/rooms/{room}/publishers/{participant}/thumbnail.jpg": {
+        "get": _jpeg(
+            "The publisher's latest thumbnail for the commission's grid (commission, admin, "
+            "support; joined to the room); 404 until a keyframe arrived"
+        )
+    },
+    "/api/rooms/{room}/publishers/{participant}/capture": {
+        "post": _jpeg(
+            "A full-size snapshot of the publisher's video now (identity check): the "
+            "commission, or the learner of their own stream"
+        )
+    },
 }
+# Path parameters that are names, not integer ids.
+STRING_PARAMS = frozenset({"room", "participant"})
 
 
 def document() -> dict[str, Any]:
@@ -161,7 +191,12 @@ def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, ops in PATHS.items():
         params = [
-            {"name": part[1:-1], "in": "path", "required": True, "schema": INT}
+            {
+                "name": part[1:-1],
+                "in": "path",
+                "required": True,
+                "schema": STR if part[1:-1] in STRING_PARAMS else INT,
+            }
             for part in path.split("/")
             if part.startswith("{")
         ]

@@ -27,6 +27,21 @@ def _bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+def _ice_urls(*schemes: str) -> Callable[[str], str]:
+    """A cast for a comma-separated list of ICE server URLs with one of ``schemes``."""
+
+    def cast(value: str) -> str:
+        urls = [url.strip() for url in value.split(",") if url.strip()]
+        for url in urls:
+            scheme, sep, rest = url.partition(":")
+            if not sep or scheme not in schemes or not rest or any(c.isspace() for c in rest):
+                wanted = " or ".join(f"{s}:" for s in schemes)
+                raise ValueError(f"{url!r} is not a {wanted} URL")
+        return ",".join(urls)
+
+    return cast
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One setting: its field name, cast, default and help line."""
@@ -137,6 +152,33 @@ SETTINGS: tuple[SettingSpec, ...] = (
         False,
         "Demo mode: seed demo data with password 'demo' for every demo user.",
     ),
+    SettingSpec(
+        "stun_urls",
+        _ice_urls("stun", "stuns"),
+        "",
+        "STUN servers for video rooms, comma-separated (stun:stun.example.org:3478); "
+        "empty means none (never a public fallback).",
+    ),
+    SettingSpec(
+        "turn_urls",
+        _ice_urls("turn", "turns"),
+        "",
+        "TURN servers handed to browsers, comma-separated "
+        "(turn:turn.example.org:3478?transport=udp,turns:turn.example.org:443?transport=tcp).",
+    ),
+    SettingSpec(
+        "turn_secret",
+        str,
+        "",
+        "coturn static-auth-secret for time-limited TURN credentials (REST scheme); "
+        "empty means no TURN. Prefer the environment variable to the flag.",
+    ),
+    SettingSpec(
+        "turn_ttl_seconds",
+        int,
+        3600,
+        "How long a TURN credential handed to a browser stays valid, in seconds.",
+    ),
 )
 
 
@@ -164,6 +206,10 @@ class Settings:
     log_level: str = "INFO"
     web_dir: Path = REPO_ROOT / "web"
     demo: bool = False
+    stun_urls: str = ""
+    turn_urls: str = ""
+    turn_secret: str = ""
+    turn_ttl_seconds: int = 3600
 
     @property
     def db_url(self) -> str:
@@ -204,4 +250,8 @@ def load_settings(
         raise ConfigError(f"EXAMROOM_LANGUAGE={settings.language!r}: expected ru or en")
     if settings.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ConfigError(f"EXAMROOM_SQLITE_SYNCHRONOUS={settings.sqlite_synchronous!r} is invalid")
+    if settings.turn_ttl_seconds <= 0:
+        raise ConfigError(
+            f"EXAMROOM_TURN_TTL_SECONDS={settings.turn_ttl_seconds}: must be a positive number"
+        )
     return settings

@@ -51,6 +51,13 @@ ROUTES: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/banks/{bank_id}/questions"): ANALYSTS,
     ("POST", "/api/banks/{bank_id}/approve"): frozenset({"head"}),
     ("PUT", "/api/questions/{question_id}"): AUTHORS,
+    ("GET", "/api/rooms/{room}/ice"): frozenset({"learner1", "chair", "support", "admin"}),
+    ("GET", "/api/rooms/{room}/publishers/{participant}/thumbnail.jpg"): frozenset(
+        {"chair", "support", "admin"}
+    ),
+    ("POST", "/api/rooms/{room}/publishers/{participant}/capture"): frozenset(
+        {"learner1", "chair", "admin"}
+    ),
 }
 USERS = ("learner1", "instructor", "head", "chair", "auditor", "support", "admin")
 
@@ -68,7 +75,7 @@ def _concrete(path: str) -> str:
     """The route with every id replaced by one that does not exist."""
     for name in ("test_id", "attempt_id", "question_id", "user_id", "bank_id"):
         path = path.replace("{" + name + "}", str(NO_ID))
-    return path
+    return path.replace("{room}", f"test-{NO_ID}").replace("{participant}", f"u{NO_ID}")
 
 
 def _is_error(body: Any) -> bool:

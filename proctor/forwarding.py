@@ -1,0 +1,146 @@
+"""A subscriber's outgoing track: the publisher's encoded frames as ``av.Packet`` s.
+
+aiortc's ``RTCRtpSender`` packetises an ``av.Packet`` with ``encoder.pack`` instead of
+encoding a picture, so forwarding costs a queue hop and RTP packetisation per frame.
+Each subscriber has its own bounded queue: a slow subscriber never holds back the
+publisher or the other subscribers. On overflow the queue is emptied and video waits for
+the next keyframe (and asks the publisher for one), because a VP8 delta frame without its
+references only shows garbage. A subscriber that just joined waits for a keyframe too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import av
+from aiortc import RTCRtpSender
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from proctor.bypass import EncodedFrame
+
+log = logging.getLogger(__name__)
+
+CLOCK_RATES = {"video": 90000, "audio": 48000}
+TIME_BASES = {kind: fractions.Fraction(1, rate) for kind, rate in CLOCK_RATES.items()}
+#: The timestamp step inserted where a new source (a publisher's reconnect) begins.
+SPLICE_STEPS = {"video": 90000 // 15, "audio": 960}
+#: Default queue bounds: about 2 s of 15 fps video, 1 s of 20 ms Opus frames.
+QUEUE_SIZES = {"video": 30, "audio": 50}
+
+
+def route_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
+    """Send this sender's incoming PLI/FIR to ``request`` instead of its (absent) encoder.
+
+    ``RTCRtpSender._send_keyframe`` only sets a flag for its own encoder, which a
+    forwarding sender never uses; the bound method is replaced on this instance only.
+    """
+    setattr(sender, "_send_keyframe", request)  # noqa: B010 - instance override on purpose
+
+
+class ForwardedTrack(MediaStreamTrack):
+    """One kind (video or audio) of one publisher, as sent to one subscriber."""
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        label: str,
+        on_keyframe_needed: Callable[[], None],
+        max_queue: int | None = None,
+    ) -> None:
+        super().__init__()
+        if kind not in CLOCK_RATES:
+            raise ValueError(f"track kind {kind!r} cannot be forwarded")
+        self.kind = kind
+        self.label = label
+        self._on_keyframe_needed = on_keyframe_needed
+        self._queue: asyncio.Queue[EncodedFrame | None] = asyncio.Queue(
+            max_queue or QUEUE_SIZES[kind]
+        )
+        self._time_base = TIME_BASES[kind]
+        self._waiting_for_keyframe = True
+        self._splice = False
+        self._offset = 0
+        self._last_out: int | None = None
+        self.frames_in = 0
+        self.frames_out = 0
+        self.bytes_out = 0
+        self.dropped = 0
+        self.overflows = 0
+
+    @property
+    def waiting_for_keyframe(self) -> bool:
+        """Whether frames are being skipped until the next keyframe."""
+        return self._waiting_for_keyframe
+
+    def push(self, frame: EncodedFrame) -> None:
+        """Queue one frame of the publisher (called on the event loop, never blocks)."""
+        if self.readyState != "live":
+            return
+        self.frames_in += 1
+        if self._waiting_for_keyframe:
+            if not frame.keyframe:
+                self.dropped += 1
+                return
+            self._waiting_for_keyframe = False
+        if self._queue.full():
+            self._overflow()
+            if not frame.keyframe:
+                self.dropped += 1
+                return
+            self._waiting_for_keyframe = False
+        self._queue.put_nowait(frame)
+
+    def restart(self) -> None:
+        """The publisher's stream starts again (reconnect): wait for a keyframe and splice
+        its timestamps onto ours so the subscriber's jitter buffer sees time moving on."""
+        self._splice = True
+        self._waiting_for_keyframe = True
+        self._drain()
+
+    def _overflow(self) -> None:
+        self.overflows += 1
+        self.dropped += self._drain()
+        self._waiting_for_keyframe = True
+        log.info("%s: queue overflow, waiting for a keyframe", self.label)
+        if self.kind == "video":
+            self._on_keyframe_needed()
+
+    def _drain(self) -> int:
+        dropped = 0
+        while not self._queue.empty():
+            if self._queue.get_nowait() is not None:
+                dropped += 1
+        return dropped
+
+    async def recv(self) -> av.Packet[Any]:
+        """The next frame as an ``av.Packet`` (pts in the codec's RTP clock)."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._queue.get()
+        if frame is None:
+            raise MediaStreamError
+        if self._last_out is None:
+            self._offset = -frame.timestamp
+        elif self._splice:
+            self._offset = self._last_out + SPLICE_STEPS[self.kind] - frame.timestamp
+        self._splice = False
+        pts = frame.timestamp + self._offset
+        self._last_out = pts
+        packet = av.Packet(frame.data)
+        packet.pts = pts
+        packet.time_base = self._time_base
+        self.frames_out += 1
+        self.bytes_out += len(frame.data)
+        return packet
+
+    def stop(self) -> None:
+        """End the track; a sender blocked in :meth:`recv` wakes up and stops."""
+        if self.readyState == "live":
+            self._drain()
+            self._queue.put_nowait(None)
+        super().stop()

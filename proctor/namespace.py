@@ -1,0 +1,390 @@
+"""The ``/proctor`` socket.io namespace: signaling for the live video rooms.
+
+Events (each acknowledged; failures are ``{"error", "message"}`` acks):
+
+- ``join`` {room} → {ok, room, participant_id, role, ice_servers, publishers}
+- ``publish`` {room, sdp, type: "offer"} → {sdp, type: "answer"}
+- ``subscribe`` {room, publisher, sdp, type: "offer"} → {sdp, type: "answer"}
+- ``unsubscribe`` {room, publisher} → {ok}
+- ``leave`` {room} → {ok}
+- ``state`` {room} → {room, publishers}
+
+The server emits ``publisher_joined`` / ``publisher_left`` {room, publisher} and
+``state`` {room, publishers} (every :data:`STATE_SECONDS` and on every change) to the
+room's commission and support, so their grid follows who is live; learners are told only
+about the commission's streams, which are the only ones they may receive.
+
+Every event re-checks the sender: its login session (every :data:`RECHECK_SECONDS`), its
+membership of the room (the room's access was checked on ``join``), and its part in it.
+Each socket has an event budget (:class:`EventBudget`), so a flood from one browser is
+refused cheaply with ``throttled`` before any database or media work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from aiohttp import web
+from aiortc import RTCSessionDescription
+
+from proctor.access import (
+    VIEWERS,
+    Participant,
+    RoomRole,
+    admit,
+    may_subscribe,
+)
+from proctor.ice import ice_servers_for
+from proctor.room import MediaRoom
+from server.appkeys import CLOCK, ROOMS, ROSTER, SESSIONS, SETTINGS, THUMBNAILS
+from server.errors import BadRequest, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
+from server.realtime import identity_from_environ, socket_errors
+from server.sessions import Identity, identify_hash
+
+log = logging.getLogger(__name__)
+
+PROCTOR_NS = "/proctor"
+RECHECK_SECONDS = 15.0
+STATE_SECONDS = 2.0
+#: Sustained events per second one socket may send, and the burst it may save up.
+EVENT_RATE = 20.0
+EVENT_BURST = 20.0
+MAX_SDP_BYTES = 64 * 1024
+MAX_ROOM_NAME = 80
+
+
+def staff_room(room_id: str) -> str:
+    """The socket.io room of a live room's commission and support."""
+    return f"proctor:{room_id}:staff"
+
+
+def learners_room(room_id: str) -> str:
+    """The socket.io room of a live room's learners."""
+    return f"proctor:{room_id}:learners"
+
+
+class EventBudget:
+    """A token bucket: ``rate`` events a second, up to ``burst`` at once."""
+
+    def __init__(
+        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._at = clock()
+
+    def take(self) -> bool:
+        """Spend one event; False when the budget is exhausted."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+def _payload(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise BadRequest("event data must be an object", code="bad_event")
+    return data
+
+
+def _name(data: dict[str, Any], field: str) -> str:
+    value = data.get(field)
+    if not isinstance(value, str) or not value or len(value) > MAX_ROOM_NAME:
+        raise Invalid(f"field {field!r} must be a non-empty string", field=field)
+    return value
+
+
+def offer_of(data: dict[str, Any]) -> RTCSessionDescription:
+    """The SDP offer of an event; 422 ``bad_sdp`` for anything that cannot be one."""
+    sdp, kind = data.get("sdp"), data.get("type")
+    if kind != "offer":
+        raise Invalid(f"type must be 'offer', not {str(kind)[:20]!r}", code="bad_sdp")
+    if not isinstance(sdp, str):
+        raise Invalid("sdp must be a string", code="bad_sdp")
+    if len(sdp.encode("utf-8", "replace")) >= MAX_SDP_BYTES:
+        raise Invalid(f"sdp is larger than {MAX_SDP_BYTES} bytes", code="bad_sdp")
+    if "v=0" not in sdp:
+        raise Invalid("sdp is not a session description (no v=0 line)", code="bad_sdp")
+    return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def _age(at: float | None, now: float) -> float | None:
+    """Seconds since a monotonic instant (the room's clock means nothing to a browser)."""
+    return None if at is None else round(max(0.0, now - at), 2)
+
+
+class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Learners, commission and support in live rooms: join, publish, subscribe, leave."""
+
+    def __init__(self, app: web.Application) -> None:
+        super().__init__(PROCTOR_NS)
+        self.app = app
+        self._budgets: dict[str, EventBudget] = {}
+
+    # ------------------------------------------------------------ connection
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        """Accept only logged-in users (the session cookie of the handshake)."""
+        user = await identity_from_environ(self.app, environ)
+        if user is None:
+            raise socketio.exceptions.ConnectionRefusedError("unauthenticated")
+        self._budgets[sid] = EventBudget(EVENT_RATE, EVENT_BURST)
+        await self.save_session(sid, {"user": user, "checked": time.monotonic()})
+
+    async def on_disconnect(self, sid: str, *_reason: Any) -> None:
+        """Leave every room the socket was in; a learner's stream ends with their last socket."""
+        self._budgets.pop(sid, None)
+        for room_id in self.app[ROSTER].rooms_of(sid):
+            try:
+                await self._leave(sid, room_id)
+            except Exception:
+                log.exception("leaving room %s on disconnect of %s failed", room_id, sid)
+
+    # ------------------------------------------------------------ checks
+
+    def _spend(self, sid: str) -> None:
+        budget = self._budgets.get(sid)
+        if budget is not None and not budget.take():
+            raise TooManyRequests(
+                f"socket {sid} sent more than {EVENT_RATE:g} events a second; slow down"
+            )
+
+    async def _user(self, sid: str) -> Identity:
+        """The socket's identity, its login session re-checked every little while."""
+        self._spend(sid)
+        session = await self.get_session(sid)
+        user: Identity | None = session.get("user")
+        if user is None:
+            raise Unauthenticated("log in first")
+        if time.monotonic() - session.get("checked", 0.0) > RECHECK_SECONDS:
+            async with self.app[SESSIONS]() as db:
+                current = await identify_hash(db, user.token_hash, self.app[CLOCK].now())
+            if current is None:
+                await self.save_session(sid, {})
+                for room_id in self.app[ROSTER].rooms_of(sid):
+                    await self._leave(sid, room_id)
+                raise Unauthenticated("the login session has ended; log in again")
+            session["checked"] = time.monotonic()
+            await self.save_session(sid, session)
+        return user
+
+    async def _member(self, sid: str, data: Any) -> tuple[dict[str, Any], Participant, MediaRoom]:
+        """The event's payload, the sender's place in its room, and the room's media."""
+        await self._user(sid)
+        payload = _payload(data)
+        room_id = _name(payload, "room")
+        me = self.app[ROSTER].member(room_id, sid)
+        if me is None:
+            raise Forbidden(f"join room {room_id} first", code="not_joined")
+        return payload, me, self.app[ROOMS].get(room_id)
+
+    # ------------------------------------------------------------ events
+
+    @socket_errors
+    async def on_join(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Enter a live room (access checked; support's entry is audited)."""
+        user = await self._user(sid)
+        payload = _payload(data)
+        room_id = _name(payload, "room")
+        now = self.app[CLOCK].now()
+        async with self.app[SESSIONS]() as db:
+            role = await admit(db, user, room_id, now)
+            await db.commit()
+        me = self.app[ROSTER].enter(room_id, sid, user, role)
+        room = self.app[ROOMS].get(room_id)
+        await self.enter_room(
+            sid, staff_room(room_id) if role in VIEWERS else learners_room(room_id)
+        )
+        log.info("user %s joined room %s as %s", user.user_id, room_id, role)
+        return {
+            "ok": True,
+            "room": room_id,
+            "participant_id": me.participant_id,
+            "role": str(role),
+            "ice_servers": ice_servers_for(self.app[SETTINGS], user.user_id, now),
+            "publishers": self.publishers(room_id, room, me),
+        }
+
+    @socket_errors
+    async def on_publish(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Publish (or re-publish after a reconnect) the sender's camera and microphone."""
+        payload, me, room = await self._member(sid, data)
+        offer = offer_of(payload)
+        answer = await room.publish(me.participant_id, offer)
+        room_id = _name(payload, "room")
+        log.info("%s publishes in room %s", me.participant_id, room_id)
+        await self._announce("publisher_joined", room_id, me, skip_sid=sid)
+        await self.broadcast_state(room_id)
+        return {"sdp": answer.sdp, "type": answer.type}
+
+    @socket_errors
+    async def on_subscribe(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Receive one publisher's streams (a learner: only the commission's)."""
+        payload, me, room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        target = self._publisher(room_id, payload)
+        if target.participant_id == me.participant_id:
+            raise Invalid("a participant does not subscribe to their own stream")
+        if not may_subscribe(me.role, target.role):
+            raise Forbidden(
+                f"a {me.role} may not receive the streams of {target.participant_id} "
+                f"({target.role}) in room {room_id}"
+            )
+        offer = offer_of(payload)
+        answer = await room.subscribe(me.participant_id, target.participant_id, offer)
+        log.info(
+            "%s subscribes to %s in room %s", me.participant_id, target.participant_id, room_id
+        )
+        return {"sdp": answer.sdp, "type": answer.type}
+
+    @socket_errors
+    async def on_unsubscribe(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Stop receiving one publisher's streams."""
+        payload, me, room = await self._member(sid, data)
+        publisher = _name(payload, "publisher")
+        await room.unsubscribe(me.participant_id, publisher)
+        return {"ok": True}
+
+    @socket_errors
+    async def on_leave(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Leave the room: stop publishing and receiving through this socket."""
+        payload, _me, _room = await self._member(sid, data)
+        await self._leave(sid, _name(payload, "room"))
+        return {"ok": True}
+
+    @socket_errors
+    async def on_state(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """The room's publishers with their live flags, as the sender may see them."""
+        payload, me, room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        return {"room": room_id, "publishers": self.publishers(room_id, room, me)}
+
+    # ------------------------------------------------------------ room state
+
+    def _publisher(self, room_id: str, payload: dict[str, Any]) -> Participant:
+        pid = _name(payload, "publisher")
+        target = self.app[ROSTER].get(room_id, pid)
+        if target is None:
+            raise NotFound(f"publisher {pid} is not in room {room_id}", code="unknown_publisher")
+        return target
+
+    def publishers(
+        self, room_id: str, room: MediaRoom, viewer: Participant | None
+    ) -> list[dict[str, Any]]:
+        """The room's publishers the viewer may see (None: the commission's full view).
+
+        A learner sees the commission's streams and their own, nobody else's.
+        """
+        roster = self.app[ROSTER]
+        now = time.monotonic()
+        seen = []
+        for info in room.publishers():
+            person = roster.get(room_id, info.participant_id)
+            if person is None:
+                continue
+            if viewer is not None and not (
+                person.participant_id == viewer.participant_id
+                or may_subscribe(viewer.role, person.role)
+            ):
+                continue
+            seen.append(
+                {
+                    "participant_id": info.participant_id,
+                    "user_id": person.user_id,
+                    "name": person.name,
+                    "role": str(person.role),
+                    "kinds": sorted(info.kinds),
+                    "connection": info.connection,
+                    "video_live": info.video_live,
+                    "audio_live": info.audio_live,
+                    "video_frames": info.video_frames,
+                    "audio_frames": info.audio_frames,
+                    "viewers": info.viewers,
+                    "last_frame_age": _age(info.last_frame_at, now),
+                    "last_keyframe_age": _age(info.last_keyframe_at, now),
+                }
+            )
+        return seen
+
+    async def broadcast_state(self, room_id: str) -> None:
+        """Send the room's full state to its commission and support."""
+        room = self.app[ROOMS].find(room_id)
+        if room is None:
+            return
+        await self.emit(
+            "state",
+            {"room": room_id, "publishers": self.publishers(room_id, room, None)},
+            room=staff_room(room_id),
+        )
+
+    async def run_state_updates(self) -> None:
+        """Every :data:`STATE_SECONDS`, send the state of each room watched by staff to them."""
+        roster = self.app[ROSTER]
+        while True:
+            await asyncio.sleep(STATE_SECONDS)
+            for room_id in roster.rooms():
+                if not any(p.role in VIEWERS for p in roster.participants(room_id)):
+                    continue
+                try:
+                    await self.broadcast_state(room_id)
+                except Exception:
+                    log.exception("state update of room %s failed", room_id)
+
+    async def _announce(
+        self, event: str, room_id: str, person: Participant, skip_sid: str | None = None
+    ) -> None:
+        """Tell those who may see ``person`` that they started or stopped publishing."""
+        body = {
+            "room": room_id,
+            "publisher": {
+                "participant_id": person.participant_id,
+                "user_id": person.user_id,
+                "name": person.name,
+                "role": str(person.role),
+            },
+        }
+        await self.emit(event, body, room=staff_room(room_id), skip_sid=skip_sid)
+        if person.role is RoomRole.COMMISSION:
+            await self.emit(event, body, room=learners_room(room_id), skip_sid=skip_sid)
+
+    async def _leave(self, sid: str, room_id: str) -> None:
+        """Take the socket out of the room; the last socket of a person ends their media."""
+        person = self.app[ROSTER].member(room_id, sid)
+        await self.leave_room(sid, staff_room(room_id))
+        await self.leave_room(sid, learners_room(room_id))
+        if person is None or self.app[ROSTER].exit(room_id, sid) is None:
+            return
+        rooms = self.app[ROOMS]
+        room = rooms.find(room_id)
+        if room is None:
+            return
+        published = any(p.participant_id == person.participant_id for p in room.publishers())
+        await room.leave(person.participant_id)
+        self.app[THUMBNAILS].forget(room_id, person.participant_id)
+        log.info("%s left room %s", person.participant_id, room_id)
+        if not self.app[ROSTER].participants(room_id):
+            # Checked and forgotten in one step of the loop: no join can slip in between.
+            await rooms.discard(room_id)
+        elif published:
+            await self._announce("publisher_left", room_id, person)
+            await self.broadcast_state(room_id)
+
+
+__all__ = [
+    "PROCTOR_NS",
+    "EventBudget",
+    "ProctorNamespace",
+    "learners_room",
+    "offer_of",
+    "staff_room",
+]
