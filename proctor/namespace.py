@@ -8,11 +8,28 @@ Events (each acknowledged; failures are ``{"error", "message"}`` acks):
 - ``unsubscribe`` {room, publisher} → {ok}
 - ``leave`` {room} → {ok}
 - ``state`` {room} → {room, publishers}
+- ``chat_send`` {room, learner (staff: whose thread), text, client_id?} → {message_id, sent_at}
+- ``chat_delivered`` / ``chat_read`` {room, message_ids} → {room, messages: [state]}
+- ``chat_history`` {room, learner (staff), before?} → {room, learner, messages}
+- ``capture`` {room, kind: face|document|room_view, participant? (commission: whose)}
+  → {snapshot_id, kind, url, sha256, size, taken_by, taken_at}
+- ``identity_decision`` {room, learner (user id), decision: confirmed|rejected, comment}
+  → the learner's identity check (commission only; audited)
+- ``browser_event`` {room, kind: tab_hidden|window_blurred, state: start|end} → {ok}
+  (the learner's page)
+- ``flag`` {room, learner, state: start|end, comment, event?} → the monitoring event
+  (commission only)
 
 The server emits ``publisher_joined`` / ``publisher_left`` {room, publisher} and
 ``state`` {room, publishers} (every :data:`STATE_SECONDS` and on every change) to the
 room's commission and support, so their grid follows who is live; learners are told only
-about the commission's streams, which are the only ones they may receive.
+about the commission's streams, which are the only ones they may receive. Chat
+(:mod:`proctor.chat`) goes to a thread's people — its learner and the room's staff —:
+``chat_message`` {message…}; ``chat_state`` {room, learner, messages: [state]} goes back
+to the side that sent the messages (the learner, or the room's staff).
+Identity checks (:mod:`proctor.identity`) go to the learner and the staff as ``identity``
+{room, learner_id, status, snapshots…}; monitoring events (:mod:`proctor.monitoring`) to
+the staff as ``monitoring`` {id, kind, source, started_at, ended_at…}.
 
 Every event re-checks the sender: its login session (every :data:`RECHECK_SECONDS`), its
 membership of the room (the room's access was checked on ``join``), and its part in it.
@@ -32,15 +49,31 @@ import socketio
 from aiohttp import web
 from aiortc import RTCSessionDescription
 
+from proctor import chat
 from proctor.access import (
     VIEWERS,
     Participant,
     RoomRole,
+    Roster,
     admit,
+    may_capture,
     may_subscribe,
+    participant_id,
 )
+from proctor.evidence import EVIDENCE
 from proctor.ice import ice_servers_for
+from proctor.identity import (
+    decide,
+    identity_json,
+    learner_of_room,
+    may_decide,
+    snapshot_json,
+    snapshot_kind,
+    take_snapshot,
+)
+from proctor.monitoring import MONITOR, event_json
 from proctor.room import MediaRoom
+from server.access import MAX_INT
 from server.appkeys import CLOCK, ROOMS, ROSTER, SESSIONS, SETTINGS, THUMBNAILS
 from server.errors import BadRequest, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
 from server.realtime import identity_from_environ, socket_errors
@@ -66,6 +99,17 @@ def staff_room(room_id: str) -> str:
 def learners_room(room_id: str) -> str:
     """The socket.io room of a live room's learners."""
     return f"proctor:{room_id}:learners"
+
+
+def learner_sockets(roster: Roster, room_id: str, learner_id: int) -> list[str]:
+    """The sockets through which a learner is in a live room (none when not there)."""
+    learner = roster.get(room_id, participant_id(learner_id))
+    return sorted(learner.sids) if learner is not None else []
+
+
+def thread_rooms(roster: Roster, room_id: str, learner_id: int) -> list[str]:
+    """Where a learner's chat thread is heard: the room's staff and the learner's sockets."""
+    return [staff_room(room_id), *learner_sockets(roster, room_id, learner_id)]
 
 
 class EventBudget:
@@ -118,6 +162,14 @@ def offer_of(data: dict[str, Any]) -> RTCSessionDescription:
     return RTCSessionDescription(sdp=sdp, type="offer")
 
 
+def _learner(data: dict[str, Any]) -> int:
+    """The ``learner`` of an event: a learner's user id."""
+    value = data.get("learner")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_INT:
+        raise Invalid("field 'learner' must be the user id of a learner", field="learner")
+    return value
+
+
 def _age(at: float | None, now: float) -> float | None:
     """Seconds since a monotonic instant (the room's clock means nothing to a browser)."""
     return None if at is None else round(max(0.0, now - at), 2)
@@ -130,6 +182,7 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__(PROCTOR_NS)
         self.app = app
         self._budgets: dict[str, EventBudget] = {}
+        self._capturing: set[str] = set()
 
     # ------------------------------------------------------------ connection
 
@@ -144,11 +197,20 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_disconnect(self, sid: str, *_reason: Any) -> None:
         """Leave every room the socket was in; a learner's stream ends with their last socket."""
         self._budgets.pop(sid, None)
-        for room_id in self.app[ROSTER].rooms_of(sid):
+        roster = self.app[ROSTER]
+        for room_id in roster.rooms_of(sid):
+            person = roster.member(room_id, sid)
             try:
                 await self._leave(sid, room_id)
             except Exception:
                 log.exception("leaving room %s on disconnect of %s failed", room_id, sid)
+            if (
+                person is not None
+                and person.role is RoomRole.LEARNER
+                and roster.get(room_id, person.participant_id) is None
+            ):
+                # Gone without leaving: the connection gap lasts until they join again.
+                await self._monitor("dropped", room_id, person.user_id)
 
     # ------------------------------------------------------------ checks
 
@@ -206,6 +268,8 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             sid, staff_room(room_id) if role in VIEWERS else learners_room(room_id)
         )
         log.info("user %s joined room %s as %s", user.user_id, room_id, role)
+        if role is RoomRole.LEARNER:
+            await self._monitor("rejoined", room_id, user.user_id)
         return {
             "ok": True,
             "room": room_id,
@@ -268,6 +332,209 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         payload, me, room = await self._member(sid, data)
         room_id = _name(payload, "room")
         return {"room": room_id, "publishers": self.publishers(room_id, room, me)}
+
+    # ------------------------------------------------------------ chat
+
+    @socket_errors
+    async def on_chat_send(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Send a message in a learner's thread (a learner: their own; staff: ``learner``)."""
+        payload, me, _room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        text = chat.message_text(payload.get("text"))
+        client_id = chat.client_id_of(payload)
+        user = await self._user_unspent(sid)
+        async with self.app[SESSIONS]() as db:
+            learner = await chat.thread_of(
+                db, room_id, user, me.role, chat.user_id_field(payload, "learner")
+            )
+            posted = await chat.post(
+                db, room_id, learner, user, text, client_id, self.app[CLOCK].now()
+            )
+            await db.commit()
+        if posted.created:
+            await self.emit_to_thread("chat_message", room_id, learner, posted.json)
+        return {"message_id": posted.message.id, "sent_at": posted.json["sent_at"]}
+
+    @socket_errors
+    async def on_chat_delivered(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """The sender's client received messages of the other side."""
+        return await self._receipt(sid, data, chat.Receipt.DELIVERED)
+
+    @socket_errors
+    async def on_chat_read(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """The sender's user was shown messages of the other side."""
+        return await self._receipt(sid, data, chat.Receipt.READ)
+
+    @socket_errors
+    async def on_chat_history(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """A thread's messages, oldest first (a learner: only their own thread)."""
+        payload, me, _room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        before = chat.user_id_field(payload, "before")
+        user = await self._user_unspent(sid)
+        async with self.app[SESSIONS]() as db:
+            learner = await chat.thread_of(
+                db, room_id, user, me.role, chat.user_id_field(payload, "learner")
+            )
+            messages = await chat.history(db, room_id, learner, before)
+        return {"room": room_id, "learner": learner, "messages": messages}
+
+    async def _receipt(self, sid: str, data: Any, receipt: chat.Receipt) -> dict[str, Any]:
+        payload, me, _room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        ids = chat.message_ids(payload)
+        user = await self._user_unspent(sid)
+        async with self.app[SESSIONS]() as db:
+            named, changed = await chat.mark(
+                db, room_id, user, me.role, ids, receipt, self.app[CLOCK].now()
+            )
+            await db.commit()
+        # The news goes back to the senders' side: the learner, or the room's staff.
+        senders: dict[tuple[int, bool], list[dict[str, Any]]] = {}
+        for message in changed:
+            side = (message.learner_id, message.sender_id == message.learner_id)
+            senders.setdefault(side, []).append(chat.state_json(message))
+        for (learner, from_learner), states in senders.items():
+            rooms = (
+                learner_sockets(self.app[ROSTER], room_id, learner)
+                if from_learner
+                else [staff_room(room_id)]
+            )
+            if rooms:
+                body = {"room": room_id, "learner": learner, "messages": states}
+                await self.emit("chat_state", body, room=rooms)
+        return {"room": room_id, "messages": [chat.state_json(m) for m in named]}
+
+    async def _user_unspent(self, sid: str) -> Identity:
+        """The socket's identity, for an event already charged to its budget."""
+        user: Identity | None = (await self.get_session(sid)).get("user")
+        if user is None:
+            raise Unauthenticated("log in first")
+        return user
+
+    async def emit_to_thread(
+        self, event: str, room_id: str, learner_id: int, body: dict[str, Any]
+    ) -> None:
+        """Send a chat event to a learner's thread: the learner and the room's staff."""
+        await self.emit(event, body, room=thread_rooms(self.app[ROSTER], room_id, learner_id))
+
+    # ------------------------------------------------------------ identity and monitoring
+
+    @socket_errors
+    async def on_capture(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Snapshot a learner's stream for the identity check or the room view: a learner
+        their own, the commission the ``participant`` named."""
+        payload, me, room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        kind = snapshot_kind(payload.get("kind"))
+        target = me
+        if payload.get("participant") is not None:
+            pid = _name(payload, "participant")
+            found = self.app[ROSTER].get(room_id, pid)
+            if found is None:
+                raise NotFound(f"{pid} is not in room {room_id}", code="unknown_publisher")
+            target = found
+        if not may_capture(me.role, own_stream=target.participant_id == me.participant_id):
+            raise Forbidden(f"a {me.role} may not capture {target.participant_id} in {room_id}")
+        if target.role is not RoomRole.LEARNER:
+            raise Invalid(f"{target.participant_id} is no learner: snapshots are of learners")
+        if sid in self._capturing:
+            raise TooManyRequests(f"a capture of socket {sid} is still in progress")
+        self._capturing.add(sid)
+        try:
+            async with self.app[SESSIONS]() as db:
+                snapshot = await take_snapshot(
+                    db,
+                    self.app[THUMBNAILS],
+                    self.app[EVIDENCE],
+                    room,
+                    target.user_id,
+                    kind,
+                    me.user_id,
+                    self.app[CLOCK].now(),
+                )
+                await db.commit()
+                body = await identity_json(db, room_id, target.user_id, target.name)
+        finally:
+            self._capturing.discard(sid)
+        await self.push_identity(room_id, target.user_id, body)
+        return snapshot_json(snapshot)
+
+    @socket_errors
+    async def on_identity_decision(
+        self, sid: str, data: Any = None, *_extra: Any
+    ) -> dict[str, Any]:
+        """A commission member confirms or rejects a learner's identity, with a comment."""
+        payload, me, _room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        if not may_decide(me.role):
+            raise Forbidden(f"a {me.role} may not decide on identities in room {room_id}")
+        learner_id = _learner(payload)
+        async with self.app[SESSIONS]() as db:
+            await decide(
+                db,
+                room_id,
+                learner_id,
+                payload.get("decision"),
+                payload.get("comment"),
+                me.user_id,
+                self.app[CLOCK].now(),
+            )
+            await db.commit()
+            body = await identity_json(db, room_id, learner_id)
+        await self.push_identity(room_id, learner_id, body)
+        return body
+
+    @socket_errors
+    async def on_browser_event(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """The learner's page: the test tab was hidden or the window lost focus, or back."""
+        payload, me, _room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        if me.role is not RoomRole.LEARNER:
+            raise Forbidden(f"only a learner's page reports its tab and window in {room_id}")
+        await self.app[MONITOR].browser_report(
+            room_id, me.user_id, payload.get("kind"), payload.get("state")
+        )
+        return {"ok": True}
+
+    @socket_errors
+    async def on_flag(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """A commission member flags a learner (``start``, with a comment) or ends a flag."""
+        payload, me, _room = await self._member(sid, data)
+        room_id = _name(payload, "room")
+        if me.role is not RoomRole.COMMISSION:
+            raise Forbidden(f"a {me.role} may not flag learners in room {room_id}")
+        learner_id = _learner(payload)
+        async with self.app[SESSIONS]() as db:
+            await learner_of_room(db, room_id, learner_id)
+        event = await self.app[MONITOR].flag(
+            room_id,
+            learner_id,
+            me.user_id,
+            payload.get("state"),
+            payload.get("comment"),
+            payload.get("event"),
+        )
+        return event_json(event)
+
+    async def push_identity(self, room_id: str, learner_id: int, body: dict[str, Any]) -> None:
+        """Send a learner's identity check to the room's staff and to the learner."""
+        learner = self.app[ROSTER].get(room_id, participant_id(learner_id))
+        rooms = [staff_room(room_id), *sorted(learner.sids if learner is not None else ())]
+        await self.emit("identity", body, room=rooms)
+
+    async def push_monitoring(self, room_id: str, body: dict[str, Any]) -> None:
+        """Send a new or changed monitoring event to the room's commission and support."""
+        await self.emit("monitoring", body, room=staff_room(room_id))
+
+    async def _monitor(self, what: str, room_id: str, user_id: int) -> None:
+        """Tell the monitor a learner ``dropped`` or ``rejoined``; never fails the caller."""
+        try:
+            monitor = self.app[MONITOR]
+            report = monitor.dropped if what == "dropped" else monitor.rejoined
+            await report(room_id, user_id)
+        except Exception:
+            log.exception("monitoring: %s of user %s in room %s failed", what, user_id, room_id)
 
     # ------------------------------------------------------------ room state
 
@@ -384,7 +651,9 @@ __all__ = [
     "PROCTOR_NS",
     "EventBudget",
     "ProctorNamespace",
+    "learner_sockets",
     "learners_room",
     "offer_of",
     "staff_room",
+    "thread_rooms",
 ]

@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 # Staff who may read any attempt; support reads through a logged access instead.
 READERS = frozenset({Role.INSTRUCTOR, Role.HEAD, Role.ADMIN, Role.AUDITOR, Role.COMMISSION})
+
+#: A check a new attempt must pass: ``(db, test id, learner id)``, raising to refuse.
+StartGate = Callable[[AsyncSession, int, int], Awaitable[None]]
 
 
 class AttemptInUse(Conflict):
@@ -125,11 +129,15 @@ async def start_or_resume(
     takeover: bool,
     now: datetime,
     rng: random.Random,
+    *,
+    gate: StartGate | None = None,
 ) -> tuple[Attempt, bool]:
     """Start the learner's attempt or resume it; returns it and whether the lease changed.
 
     A tab resumes with the lease it was given. Another tab gets :class:`AttemptInUse`
     unless it asks to take over, which hands it a new lease and cuts the old tab off.
+    A new attempt must first pass ``gate(db, test id, learner id)`` (the identity check
+    of the test's room), which raises to refuse; resuming never waits for it.
     """
     if user.role != Role.LEARNER:
         raise Forbidden("only learners take tests")
@@ -163,6 +171,8 @@ async def start_or_resume(
             attempt_id=other,
         )
     _check_startable(quiz, now)
+    if gate is not None:
+        await gate(db, quiz.id, user.user_id)
     items = await _draw(db, quiz, rng)
     attempt = Attempt(
         quiz_id=quiz.id,

@@ -6,12 +6,21 @@ import random
 from datetime import datetime
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from proctor.identity import identity_mode, start_gate
+from proctor.monitoring import report_second_session
 from quiz import attempts as attempts_service
-from quiz.attempts import attempt_json, attempt_meta, load_attempt, start_or_resume, submit
+from quiz.attempts import (
+    AttemptInUse,
+    attempt_json,
+    attempt_meta,
+    load_attempt,
+    start_or_resume,
+    submit,
+)
 from quiz.banks import (
     approve_bank,
     bank_questions,
@@ -27,9 +36,10 @@ from quiz.quizzes import create_quiz, get_quiz, item_analysis, quizzes_for, resu
 from server import audit
 from server.access import MAX_INT, field, path_int, read_json, require_user
 from server.appkeys import CLOCK, JOURNAL, SESSIONS, SETTINGS, SIO
-from server.errors import BadRequest, Invalid, NotFound, PayloadTooLarge
+from server.errors import Invalid, NotFound
 from server.i18n import request_language
 from server.programs import get_program, sections_of
+from server.uploads import read_upload
 from server.users import AUTHOR_ROLES, Role, User, get_user
 
 routes = web.RouteTableDef()
@@ -134,17 +144,24 @@ async def start_attempt(request: web.Request) -> web.Response:
     takeover = bool(field(data, "takeover", bool, required=False))
     app = request.app
     now = app[CLOCK].now()
-    async with app[SESSIONS]() as db:
-        if user.role == Role.LEARNER:
-            await _serialise_starts(db, user.user_id)
-        attempt, lease_changed = await start_or_resume(
-            db, test_id, user, lease, takeover, now, random.SystemRandom()
-        )
-        if attempts_service.must_submit(attempt, now, _grace(app)):
-            attempt = await submit(db, attempt.id, now, "deadline")
-        await db.commit()
-        meta = await attempt_meta(db, attempt.id)
-        body = await attempt_json(db, attempt, app[CLOCK].now(), request_language(request), True)
+    gate = start_gate(identity_mode(app[SETTINGS].identity_check))
+    try:
+        async with app[SESSIONS]() as db:
+            if user.role == Role.LEARNER:
+                await _serialise_starts(db, user.user_id)
+            attempt, lease_changed = await start_or_resume(
+                db, test_id, user, lease, takeover, now, random.SystemRandom(), gate=gate
+            )
+            if attempts_service.must_submit(attempt, now, _grace(app)):
+                attempt = await submit(db, attempt.id, now, "deadline")
+            await db.commit()
+            meta = await attempt_meta(db, attempt.id)
+            body = await attempt_json(
+                db, attempt, app[CLOCK].now(), request_language(request), True
+            )
+    except AttemptInUse as refused:
+        await report_second_session(app, test_id, user.user_id, refused.message)
+        raise
     if meta is not None:
         app[JOURNAL].remember(meta)
     if lease_changed and takeover:
@@ -153,6 +170,9 @@ async def start_attempt(request: web.Request) -> web.Response:
             {"attempt_id": attempt.id},
             room=attempt_room(attempt.id),
             namespace=QUIZ_NS,
+        )
+        await report_second_session(
+            app, test_id, user.user_id, f"attempt {attempt.id} was taken over by another tab"
         )
     return web.json_response(body, status=201 if lease_changed and not takeover else 200)
 
@@ -348,49 +368,6 @@ async def update_question(request: web.Request) -> web.Response:
     return web.json_response(
         {"id": question.id, "version": question.version, "status": question.status}
     )
-
-
-FORM_FIELD_BYTES = 64 * 1024
-
-
-async def read_upload(request: web.Request) -> tuple[bytes, str, dict[str, str]]:
-    """The file and the text fields of a multipart upload, within the size limit."""
-    limit = request.app[SETTINGS].max_upload_bytes
-    if not request.content_type.startswith("multipart/"):
-        raise BadRequest("send the file as multipart/form-data", code="not_multipart")
-    try:
-        return await _read_parts(request, limit)
-    except ValueError as exc:  # aiohttp's multipart reader: no boundary, broken framing
-        raise BadRequest(f"malformed multipart body: {exc}", code="not_multipart") from exc
-
-
-async def _read_parts(request: web.Request, limit: int) -> tuple[bytes, str, dict[str, str]]:
-    reader = await request.multipart()
-    data, filename, fields = b"", "", {}
-    # Streamed multipart bodies escape client_max_size: every part counts against a limit.
-    file_bytes = field_bytes = 0
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise BadRequest("nested multipart bodies are not accepted", code="not_multipart")
-        chunks = []
-        while chunk := await part.read_chunk(65536):
-            if part.filename:
-                file_bytes += len(chunk)
-                if file_bytes > limit:
-                    raise PayloadTooLarge(f"file {part.filename!r} exceeds {limit} bytes")
-            else:
-                field_bytes += len(chunk)
-                if field_bytes > FORM_FIELD_BYTES:
-                    raise PayloadTooLarge(f"form fields exceed {FORM_FIELD_BYTES} bytes")
-            chunks.append(chunk)
-        if part.filename:
-            data, filename = b"".join(chunks), part.filename
-        elif part.name:
-            value = bytes(part.decode(bytearray(b"".join(chunks))))
-            fields[part.name] = value.decode("utf-8", "replace")[:1000]
-    if not filename:
-        raise Invalid("no file was attached", field="file")
-    return data, filename, fields
 
 
 @routes.post("/api/banks/import")

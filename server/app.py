@@ -12,7 +12,9 @@ from aiohttp import web
 
 from proctor.access import Roster
 from proctor.bypass import install_decoder_bypass
+from proctor.evidence import EVIDENCE, EvidenceStore, evidence_dir
 from proctor.ice import server_configuration
+from proctor.monitoring import MONITOR, Monitor
 from proctor.namespace import ProctorNamespace
 from proctor.room import RoomRegistry
 from proctor.routes import routes as proctor_routes
@@ -110,19 +112,24 @@ async def _sweeper(app: web.Application) -> AsyncIterator[None]:
 
 def _media(proctor: ProctorNamespace) -> Callable[[web.Application], AsyncIterator[None]]:
     """The media plane's lifetime: the room registry (decoder bypass installed first),
-    the thumbnail maker and the rooms' periodic state updates; every room is closed on
-    shutdown."""
+    the thumbnail maker, the evidence store, the rooms' periodic state updates and the
+    learners' monitor; every room is closed on shutdown."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         install_decoder_bypass()
         registry = RoomRegistry(server_configuration(app[SETTINGS]))
         app[ROOMS] = registry
         app[THUMBNAILS] = Thumbnails()
+        app[EVIDENCE] = EvidenceStore(evidence_dir(app[SETTINGS]))
+        monitor = Monitor(app[SESSIONS], registry, app[ROSTER], app[CLOCK], proctor.push_monitoring)
+        app[MONITOR] = monitor
         task = asyncio.create_task(proctor.run_state_updates(), name="proctor-state")
+        watcher = asyncio.create_task(monitor.run(), name="proctor-monitor")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for running in (task, watcher):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
         await registry.close()
 
     return context

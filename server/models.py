@@ -1,5 +1,9 @@
 """Imports every table so that ``Base.metadata`` is complete (migrations, tests)."""
 
+from proctor.chat import ChatMessage
+from proctor.files import RoomFile
+from proctor.identity import IdentityCheck, Snapshot
+from proctor.monitoring import MonitoringEvent
 from quiz.models import AnswerEvent, Attempt, AttemptItem, Bank, Option, Question, Quiz, QuizSection
 from server.audit import AuditEntry
 from server.programs import Enrollment, Group, Program, Section
@@ -12,15 +16,20 @@ __all__ = [
     "AttemptItem",
     "AuditEntry",
     "Bank",
+    "ChatMessage",
     "Enrollment",
     "Group",
+    "IdentityCheck",
     "LoginFailure",
     "LoginSession",
+    "MonitoringEvent",
     "Option",
     "Program",
     "Question",
     "Quiz",
     "QuizSection",
+    "RoomFile",
     "Section",
+    "Snapshot",
     "User",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -41,6 +42,28 @@ def _jpeg(summary: str) -> dict[str, Any]:
     op["responses"]["200"] = {
         "description": "JPEG image (Cache-Control: no-store)",
         "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    }
+    return op
+
+
+def _upload(summary: str, **fields: Any) -> dict[str, Any]:
+    """An operation taking a multipart upload (``file`` and text ``fields``)."""
+    op = _op(summary, ok=201, errors=(400, 401, 403, 404, 413, 415, 422))
+    schema = _obj(file={"type": "string", "format": "binary"}, **fields)
+    op["requestBody"] = {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": schema | {"required": ["file"]}}},
+    }
+    return op
+
+
+def _download(summary: str) -> dict[str, Any]:
+    """An operation answering with a stored file as an attachment."""
+    op = _op(summary, errors=(401, 403, 404, 500))
+    op["responses"]["200"] = {
+        "description": "The file (Content-Disposition: attachment; X-Content-Type-Options: "
+        "nosniff) with the type recognised at upload",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
     return op
 
@@ -181,7 +204,45 @@ PATHS: dict[str, dict[str, Any]] = {
             "commission, or the learner of their own stream"
         )
     },
+    "/api/rooms/{room}/files": {
+        "post": _upload(
+            "Share a file in a learner's thread of a live room (B 4.7): the learner in their "
+            "own, the commission and support in the one of `learner`; at most "
+            "max_upload_bytes (413); PDF, PNG, JPEG, DOCX, ODT, text or ZIP by content (415); "
+            "posted in the thread as a chat attachment",
+            learner=STR,
+        )
+    },
+    "/api/rooms/{room}/files/{file_id}": {
+        "get": _download(
+            "Download a file of a live room: the thread's learner, the room's commission and "
+            "support, and auditors (read-only evidence)"
+        )
+    },
+    "/api/rooms/{room}/snapshots/{snapshot_id}.jpg": {
+        "get": _jpeg(
+            "An identity-check or room-view snapshot (B 4.8, 4.11), checked against its "
+            "recorded SHA-256: the room's commission and support, admins, auditors, and the "
+            "learner it shows"
+        )
+    },
+    "/api/rooms/{room}/identity": {
+        "get": _op(
+            "Identity checks of a live room: per learner the status (pending, confirmed, "
+            "rejected), who decided when with what comment, and the snapshots; a learner "
+            "sees their own; also the identity_check setting"
+        )
+    },
+    "/api/rooms/{room}/events": {
+        "get": _op(
+            "Monitoring events of a live room, oldest first: intervals (started_at, "
+            "ended_at or null while open) of video/audio/connection lost, tab hidden, "
+            "window blurred, second session and manual flags, with source and author "
+            "(commission, support, admin, auditors)"
+        )
+    },
 }
+PATH_PARAM = re.compile(r"\{([^{}/]+)\}")
 # Path parameters that are names, not integer ids.
 STRING_PARAMS = frozenset({"room", "participant"})
 
@@ -192,13 +253,12 @@ def document() -> dict[str, Any]:
     for path, ops in PATHS.items():
         params = [
             {
-                "name": part[1:-1],
+                "name": name,
                 "in": "path",
                 "required": True,
-                "schema": STR if part[1:-1] in STRING_PARAMS else INT,
+                "schema": STR if name in STRING_PARAMS else INT,
             }
-            for part in path.split("/")
-            if part.startswith("{")
+            for name in PATH_PARAM.findall(path)  # also {snapshot_id}.jpg
         ]
         paths[path] = {
             method: ({**op, "parameters": params} if params else op) for method, op in ops.items()

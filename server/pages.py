@@ -10,8 +10,10 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
+from proctor.access import check_access, quiz_id_of_room
+from quiz.quizzes import get_quiz
 from server.access import current_user
-from server.appkeys import SETTINGS, TEMPLATES, TRANSLATOR
+from server.appkeys import SESSIONS, SETTINGS, TEMPLATES, TRANSLATOR
 from server.auth import log_in, log_out, set_session_cookie
 from server.errors import AppError, Forbidden
 from server.i18n import LANG_COOKIE, LANGUAGES, request_language
@@ -206,3 +208,45 @@ routes.get("/instructor")(_page("instructor.html", AUTHOR_ROLES | {Role.AUDITOR}
 routes.get("/instructor/tests/{test_id:\\d+}/analysis")(
     _page("analysis.html", AUTHOR_ROLES | {Role.AUDITOR})
 )
+
+
+# ------------------------------------------------------------------ live video rooms
+
+ROOM_STAFF = frozenset({Role.COMMISSION, Role.ADMIN, Role.SUPPORT})
+
+
+async def _room_page(request: web.Request, name: str) -> web.StreamResponse:
+    """A live room's page once the room's access check passes (404/403 pages otherwise)."""
+    user = current_user(request)
+    if user is None:
+        raise web.HTTPSeeOther(_login_url(request))
+    room_id = request.match_info["room"]
+    async with request.app[SESSIONS]() as db:
+        await check_access(db, user, room_id)
+        quiz = await get_quiz(db, quiz_id_of_room(room_id))
+    return render(
+        request,
+        name,
+        params={"room": room_id, "test_id": str(quiz.id), "test_title": quiz.title},
+    )
+
+
+@routes.get("/rooms/{room}")
+async def room_page(request: web.Request) -> web.StreamResponse:
+    """The learner's room (camera check, publishing, the commission's video); staff go on
+    to the commission's view of the same room."""
+    user = current_user(request)
+    if user is not None and user.role in ROOM_STAFF:
+        raise web.HTTPSeeOther(f"/rooms/{quote(request.match_info['room'], safe='')}/commission")
+    return await _room_page(request, "room.html")
+
+
+@routes.get("/rooms/{room}/commission")
+async def commission_page(request: web.Request) -> web.StreamResponse:
+    """The commission's view of a room: the learners' grid and the live view."""
+    user = current_user(request)
+    if user is not None and user.role not in ROOM_STAFF:
+        return render(
+            request, "error.html", status=403, error=Forbidden("this page is for the commission")
+        )
+    return await _room_page(request, "commission.html")

@@ -58,6 +58,17 @@ ROUTES: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/api/rooms/{room}/publishers/{participant}/capture"): frozenset(
         {"learner1", "chair", "admin"}
     ),
+    ("POST", "/api/rooms/{room}/files"): frozenset({"learner1", "chair", "support", "admin"}),
+    ("GET", "/api/rooms/{room}/files/{file_id}"): frozenset(
+        {"learner1", "chair", "support", "admin", "auditor"}
+    ),
+    ("GET", "/api/rooms/{room}/snapshots/{snapshot_id}.jpg"): frozenset(
+        {"learner1", "chair", "support", "admin", "auditor"}
+    ),
+    ("GET", "/api/rooms/{room}/identity"): frozenset(
+        {"learner1", "chair", "support", "admin", "auditor"}
+    ),
+    ("GET", "/api/rooms/{room}/events"): frozenset({"chair", "support", "admin", "auditor"}),
 }
 USERS = ("learner1", "instructor", "head", "chair", "auditor", "support", "admin")
 
@@ -73,7 +84,15 @@ def _router_api_routes(app: web.Application) -> set[tuple[str, str]]:
 
 def _concrete(path: str) -> str:
     """The route with every id replaced by one that does not exist."""
-    for name in ("test_id", "attempt_id", "question_id", "user_id", "bank_id"):
+    for name in (
+        "test_id",
+        "attempt_id",
+        "question_id",
+        "user_id",
+        "bank_id",
+        "file_id",
+        "snapshot_id",
+    ):
         path = path.replace("{" + name + "}", str(NO_ID))
     return path.replace("{room}", f"test-{NO_ID}").replace("{participant}", f"u{NO_ID}")
 
@@ -389,6 +408,8 @@ async def test_ids_that_are_not_integers_are_404(seed: Seed, login: Any) -> None
             (instructor, "GET", f"/api/tests/{raw_id}/analysis"),
             (instructor, "PUT", f"/api/questions/{raw_id}"),
             (support, "GET", f"/api/learners/{raw_id}/account?reason=x"),
+            (learner, "GET", f"/api/rooms/test-{seed.test_id}/files/{raw_id}"),
+            (learner, "GET", f"/api/rooms/test-{seed.test_id}/snapshots/{raw_id}.jpg"),
         ]:
             status, body = await session.call(method, path, json={"option_id": None})
             if (status, _is_error(body) and body["error"]) != (404, "not_found"):

@@ -17,6 +17,8 @@ const root = byId("account");
 const role = root.dataset.role;
 const isLearner = role === "learner";
 const ANALYSTS = new Set(["instructor", "head", "admin", "auditor"]);
+// Who enters a test's live video room (learners publish; the commission watches them).
+const ROOM_ROLES = new Set(["learner", "commission", "admin", "support"]);
 
 function fact(label, value) {
   return [el("dt", { text: label }), el("dd", { text: value })];
@@ -60,6 +62,12 @@ function actionFor(test) {
   return el("p", { className: "muted", text: t("Closed") });
 }
 
+function roomLink(test) {
+  if (!ROOM_ROLES.has(role) || test.window === "closed") return null;
+  const text = t("Video room");
+  return el("a", { className: "button", href: `/rooms/test-${test.id}`, text, attrs: { "aria-label": `${text}: ${test.title}` } });
+}
+
 function testCard(test) {
   const range = windowRange(test.opens_at, test.closes_at);
   const windowText = range ? `${windowLabel(test.window)}, ${range}` : windowLabel(test.window);
@@ -77,7 +85,7 @@ function testCard(test) {
       fact(t("Availability"), windowText),
     ),
     attemptLine(test),
-    el("div", { className: "card-actions" }, actionFor(test)),
+    el("div", { className: "card-actions" }, actionFor(test), roomLink(test)),
   );
 }
 
