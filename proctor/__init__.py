@@ -12,5 +12,12 @@ Layout (one concept per module):
 - ``ice``        — ICE servers from settings (STUN, TURN with time-limited REST credentials).
 - ``access``     — who may join which room, and in which role; the in-memory roster.
 - ``namespace``  — the ``/proctor`` socket.io namespace: join, publish, subscribe, leave.
-- ``routes``     — HTTP: thumbnails, identity-check captures, ICE servers for the browser.
+- ``routes``     — HTTP: thumbnails, snapshots, identity, events, files, ICE servers.
+- ``identity``   — identity checks: face, document and room-view snapshots; the commission's
+                   decision; the gate before the test starts.
+- ``monitoring`` — monitoring intervals (video/audio/connection lost, tab hidden, second
+                   session, manual flags) and the watcher that opens and closes them.
+- ``evidence``   — snapshot files outside the web root, under generated names, with SHA-256.
+- ``chat``       — per-learner message threads with the commission, delivery and read state.
+- ``files``      — files exchanged in a room: type allow-list, size limit, safe downloads.
 """
