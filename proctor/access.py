@@ -90,7 +90,14 @@ def quiz_id_of_room(room_id: str) -> int:
 
 async def check_access(db: AsyncSession, user: Identity, room_id: str) -> RoomRole:
     """The user's part in the room; 403 for roles that never join live, 404 when the room
-    does not exist or is not the learner's (an outsider learns nothing about it)."""
+    does not exist or is not the learner's (an outsider learns nothing about it).
+
+    An appeal hearing's room (``appeal-<id>``) admits its own people only; the workflow
+    decides who they are (imported here, as it builds on this module)."""
+    if room_id.startswith("appeal-"):
+        from attestation.hearings import hearing_access
+
+        return await hearing_access(db, user, room_id)
     role = room_role(user.role)
     if role is None:
         detail = "auditors review recordings and never join" if user.role == Role.AUDITOR else ""

@@ -19,7 +19,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -383,3 +393,24 @@ async def history(
         query = query.where(ChatMessage.id < before)
     rows = (await db.execute(query)).all()
     return [message_json(m, Sender.of(u), f) for m, u, f in reversed(rows)]
+
+
+# ---------------------------------------------------------------- retention
+
+
+async def last_message_times(db: AsyncSession) -> dict[str, datetime]:
+    """Each room's latest message: with the other evidence it dates a session's end."""
+    rows = await db.execute(
+        select(ChatMessage.room, func.max(ChatMessage.sent_at)).group_by(ChatMessage.room)
+    )
+    return {room: at for room, at in rows if at is not None}
+
+
+async def delete_messages(db: AsyncSession, room_id: str) -> int:
+    """Delete a room's messages when their retention date passed (in the caller's
+    transaction, before the files they attach). Returns how many rows this DELETE removed:
+    0 when another server process got there first, so only one of them audits it."""
+    deleted = await db.scalars(
+        delete(ChatMessage).where(ChatMessage.room == room_id).returning(ChatMessage.id)
+    )
+    return len(deleted.all())

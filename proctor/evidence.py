@@ -111,5 +111,21 @@ class EvidenceStore:
             raise EvidenceError(f"evidence file {path} does not match its recorded SHA-256")
         return data
 
+    async def remove(self, paths: list[str]) -> None:
+        """Remove stored files whose rows retention deleted (no error for one already
+        gone), and a room's directory left empty (in a thread)."""
+        await asyncio.to_thread(self._remove, paths)
+
+    def _remove(self, paths: list[str]) -> None:
+        folders = set()
+        for path in paths:
+            target = self._resolve(path)
+            target.unlink(missing_ok=True)
+            folders.add(target.parent)
+        for folder in folders:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+            log.info("evidence files of %s removed by retention", folder.name)
+
 
 EVIDENCE: web.AppKey[EvidenceStore] = web.AppKey("evidence", EvidenceStore)

@@ -7,7 +7,8 @@ display only, cleaned of path parts and control characters, and given the extens
 the recognised type when it has another one (``notes.html`` holding text is offered as
 ``notes.html.txt``). Bytes go to ``<files_dir>/<room>/<generated name>``, outside any
 web root, through a synced temporary file; the SHA-256 recorded with the row is checked
-again before every download. Nothing here deletes a stored file: it is evidence.
+again before every download. Only retention deletes a stored file (:func:`delete_files`,
+:func:`remove_stored`), once the evidence's retention date passed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -337,3 +338,41 @@ async def readable_file(db: AsyncSession, user: Identity, room_id: str, file_id:
     ):
         raise NotFound(f"file {file_id} does not exist in room {room_id}")
     return row
+
+
+# ---------------------------------------------------------------- retention
+
+
+async def last_upload_times(db: AsyncSession) -> dict[str, datetime]:
+    """Each room's latest shared file: with the other evidence it dates a session's end."""
+    rows = await db.execute(
+        select(RoomFile.room, func.max(RoomFile.uploaded_at)).group_by(RoomFile.room)
+    )
+    return {room: at for room, at in rows if at is not None}
+
+
+async def delete_files(db: AsyncSession, room_id: str) -> list[str]:
+    """Delete a room's file rows when their retention date passed (in the caller's
+    transaction, after the messages that attach them); returns the stored paths this
+    DELETE removed (none when another server process got there first), whose bytes
+    :func:`remove_stored` removes once the transaction committed."""
+    deleted = await db.scalars(
+        delete(RoomFile).where(RoomFile.room == room_id).returning(RoomFile.stored_path)
+    )
+    return list(deleted.all())
+
+
+def _remove(files_dir: Path, stored_paths: list[str]) -> None:
+    folders = set()
+    for stored_path in stored_paths:
+        path = _path(files_dir, stored_path)
+        path.unlink(missing_ok=True)
+        folders.add(path.parent)
+    for folder in folders:
+        if folder != files_dir.resolve() and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+async def remove_stored(files_dir: Path, stored_paths: list[str]) -> None:
+    """Remove the bytes of deleted file rows, and a room's directory left empty."""
+    await asyncio.to_thread(_remove, files_dir, stored_paths)

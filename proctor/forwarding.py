@@ -1,7 +1,8 @@
 """A subscriber's outgoing track: the publisher's encoded frames as ``av.Packet`` s.
 
 aiortc's ``RTCRtpSender`` packetises an ``av.Packet`` with ``encoder.pack`` instead of
-encoding a picture, so forwarding costs a queue hop and RTP packetisation per frame.
+encoding a picture, so forwarding costs a queue hop (a deque and a future, not an
+``asyncio.Queue``) and RTP packetisation per frame.
 Each subscriber has its own bounded queue: a slow subscriber never holds back the
 publisher or the other subscribers. On overflow the queue is emptied and video waits for
 the next keyframe (and asks the publisher for one), because a VP8 delta frame without its
@@ -11,6 +12,7 @@ references only shows garbage. A subscriber that just joined waits for a keyfram
 from __future__ import annotations
 
 import asyncio
+import collections
 import fractions
 import logging
 from collections.abc import Callable
@@ -58,9 +60,12 @@ class ForwardedTrack(MediaStreamTrack):
         self.kind = kind
         self.label = label
         self._on_keyframe_needed = on_keyframe_needed
-        self._queue: asyncio.Queue[EncodedFrame | None] = asyncio.Queue(
-            max_queue or QUEUE_SIZES[kind]
-        )
+        # A deque and one waiter future instead of an asyncio.Queue: one producer (the
+        # room, on the loop) and one consumer (this track's sender), so the Queue's
+        # getter/putter bookkeeping is pure per-frame overhead on the hot path.
+        self._queue: collections.deque[EncodedFrame | None] = collections.deque()
+        self._max_queue = max_queue or QUEUE_SIZES[kind]
+        self._waiter: asyncio.Future[None] | None = None
         self._time_base = TIME_BASES[kind]
         self._waiting_for_keyframe = True
         self._splice = False
@@ -87,13 +92,21 @@ class ForwardedTrack(MediaStreamTrack):
                 self.dropped += 1
                 return
             self._waiting_for_keyframe = False
-        if self._queue.full():
+        if len(self._queue) >= self._max_queue:
             self._overflow()
             if not frame.keyframe:
                 self.dropped += 1
                 return
             self._waiting_for_keyframe = False
-        self._queue.put_nowait(frame)
+        self._put(frame)
+
+    def _put(self, item: EncodedFrame | None) -> None:
+        self._queue.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def restart(self) -> None:
         """The publisher's stream starts again (reconnect): wait for a keyframe and splice
@@ -111,17 +124,18 @@ class ForwardedTrack(MediaStreamTrack):
             self._on_keyframe_needed()
 
     def _drain(self) -> int:
-        dropped = 0
-        while not self._queue.empty():
-            if self._queue.get_nowait() is not None:
-                dropped += 1
+        dropped = sum(1 for item in self._queue if item is not None)
+        self._queue.clear()
         return dropped
 
     async def recv(self) -> av.Packet[Any]:
         """The next frame as an ``av.Packet`` (pts in the codec's RTP clock)."""
         if self.readyState != "live":
             raise MediaStreamError
-        frame = await self._queue.get()
+        while not self._queue:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        frame = self._queue.popleft()
         if frame is None:
             raise MediaStreamError
         if self._last_out is None:
@@ -142,5 +156,5 @@ class ForwardedTrack(MediaStreamTrack):
         """End the track; a sender blocked in :meth:`recv` wakes up and stops."""
         if self.readyState == "live":
             self._drain()
-            self._queue.put_nowait(None)
+            self._put(None)
         super().stop()

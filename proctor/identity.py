@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
     func,
     select,
 )
@@ -429,3 +430,39 @@ async def evidence_access(db: AsyncSession, user: Identity, room_id: str) -> Roo
 def may_decide(role: RoomRole) -> bool:
     """Only the commission (and admins acting as commission) decide on an identity."""
     return role is RoomRole.COMMISSION
+
+
+# ---------------------------------------------------------------- retention
+
+
+async def last_identity_times(db: AsyncSession) -> dict[str, datetime]:
+    """Each room's latest snapshot or decision: with the other evidence it dates a
+    session's end."""
+    times: dict[str, datetime] = {}
+    for query in (
+        select(Snapshot.room, func.max(Snapshot.taken_at)).group_by(Snapshot.room),
+        select(IdentityCheck.room, func.max(IdentityCheck.decided_at)).group_by(IdentityCheck.room),
+    ):
+        for room, at in await db.execute(query):
+            if at is not None:
+                times[room] = max(times.get(room, at), at)
+    return times
+
+
+async def delete_snapshots(db: AsyncSession, room_id: str) -> list[str]:
+    """Delete a room's snapshot rows when their retention date passed (in the caller's
+    transaction); returns the evidence paths this DELETE removed (none when another server
+    process got there first), for :meth:`EvidenceStore.remove` after the commit."""
+    deleted = await db.scalars(
+        delete(Snapshot).where(Snapshot.room == room_id).returning(Snapshot.path)
+    )
+    return list(deleted.all())
+
+
+async def delete_decisions(db: AsyncSession, room_id: str) -> int:
+    """Delete a room's identity decisions when their retention date passed (in the
+    caller's transaction); the number of rows this DELETE removed."""
+    deleted = await db.scalars(
+        delete(IdentityCheck).where(IdentityCheck.room == room_id).returning(IdentityCheck.id)
+    )
+    return len(deleted.all())

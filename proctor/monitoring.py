@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -601,3 +601,24 @@ async def report_second_session(
         log.exception(
             "recording a second session of user %s on test %s failed", learner_id, test_id
         )
+
+
+# ---------------------------------------------------------------- retention
+
+
+async def last_event_times(db: AsyncSession) -> dict[str, datetime]:
+    """Each room's latest event (its end, or its start while open): with the other
+    evidence it dates a session's end."""
+    latest = func.max(func.coalesce(MonitoringEvent.ended_at, MonitoringEvent.started_at))
+    rows = await db.execute(select(MonitoringEvent.room, latest).group_by(MonitoringEvent.room))
+    return {room: at for room, at in rows if at is not None}
+
+
+async def delete_events(db: AsyncSession, room_id: str) -> int:
+    """Delete a room's events when their retention date passed (in the caller's
+    transaction); the number of rows this DELETE removed (0 when another server process
+    got there first, so only one of them audits it)."""
+    deleted = await db.scalars(
+        delete(MonitoringEvent).where(MonitoringEvent.room == room_id).returning(MonitoringEvent.id)
+    )
+    return len(deleted.all())

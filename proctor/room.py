@@ -4,7 +4,13 @@ Every participant publishes over one ``RTCPeerConnection`` (receive-only on our 
 watches each other participant over one more (send-only on our side). The room never
 decodes: receivers hand over encoded frames (:mod:`proctor.bypass`), which fan out to the
 subscribers' :class:`~proctor.forwarding.ForwardedTrack` s and to frame listeners (the
-recorder). Keyframes are asked of the publisher (RTCP PLI) when a viewer joins, when a
+recorder). The hand-over happens inside the receiver's RTP handler on the event loop, as
+soon as a frame's last packet is in (:func:`~proctor.bypass.attach_frame_sink`), with no
+decoder thread and no bandwidth estimation; publish and subscribe answers negotiate no
+abs-send-time, and the publish answer asks for 40 ms Opus packets (``a=ptime``). A
+subscriber's tracks are fed once its connection is up.
+
+Keyframes are asked of the publisher (RTCP PLI) when a viewer's connection is up, when a
 viewer asks, when a viewer's queue overflowed, and every ``keyframe_interval`` seconds
 (seekable recordings, fresh thumbnails), never more often than ``pli_min_interval``.
 
@@ -36,7 +42,13 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from proctor.bypass import EncodedFrame, install_decoder_bypass
+from proctor.bypass import (
+    BypassUnavailable,
+    EncodedFrame,
+    attach_frame_sink,
+    drop_abs_send_time,
+    install_decoder_bypass,
+)
 from proctor.forwarding import ForwardedTrack, route_keyframe_requests
 from server.errors import AppError
 
@@ -51,6 +63,15 @@ ROOM_CODECS = {"video": ("video/vp8", "video/rtx"), "audio": ("audio/opus",)}
 REQUIRED_CODEC = {"video": "vp8", "audio": "opus"}
 SENDING = {"sendonly", "sendrecv"}
 RECEIVING = {"recvonly", "sendrecv"}
+#: Opus packet duration asked of publishers (``a=ptime`` in the publish answer, which
+#: Chromium honours): 40 ms halves the audio packets every hop pays for (at 20 ms there
+#: are as many audio packets as video packets) for +20 ms of audio latency. Browsers that
+#: ignore the hint keep sending 20 ms packets, which forward just the same.
+PUBLISH_PTIME_MS = 40
+
+
+#: Told about publishers joining, reconnecting and leaving (see "publisher observers").
+PublisherObserver = Callable[["MediaRoom", str, str], None]
 
 
 class MediaError(AppError):
@@ -134,6 +155,7 @@ class _Subscription:
     publisher_id: str
     pc: RTCPeerConnection
     tracks: list[ForwardedTrack]
+    attached: bool = False
 
 
 def _offer_error(message: str) -> MediaError:
@@ -193,6 +215,24 @@ def _primary_ssrc(media: aiortc_sdp.MediaDescription) -> int | None:
     return media.ssrc[0].ssrc if media.ssrc else None
 
 
+def with_ptime(sdp: str, ptime_ms: int = PUBLISH_PTIME_MS) -> str:
+    """``sdp`` with ``a=ptime`` in its audio section (none added if one is there)."""
+    lines = sdp.split("\r\n")
+    out: list[str] = []
+    in_audio = False
+    for line in lines:
+        if line.startswith("m="):
+            in_audio = line.startswith("m=audio")
+        elif in_audio and line.startswith("a=ptime:"):
+            in_audio = False  # the section already says
+        elif in_audio and line.startswith("a=rtpmap:") and "opus/" in line.lower():
+            out += [line, f"a=ptime:{ptime_ms}"]
+            in_audio = False
+            continue
+        out.append(line)
+    return "\r\n".join(out)
+
+
 def codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
     """The codec capabilities a room negotiates for ``kind`` (VP8 + RTX, or Opus)."""
     capabilities = RTCRtpSender.getCapabilities(kind)
@@ -233,6 +273,7 @@ class MediaRoom:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
+        self.observers: list[PublisherObserver] = []  # see "publisher observers"
 
     @property
     def ice(self) -> RTCConfiguration:
@@ -264,9 +305,22 @@ class MediaRoom:
                 transceiver.setCodecPreferences(codec_preferences(media.kind))
 
             def on_track(track: MediaStreamTrack) -> None:
+                receiver = None
                 for transceiver in pc.getTransceivers():
                     if transceiver.receiver.track is track:
-                        ingest.receivers[track.kind] = transceiver.receiver
+                        receiver = ingest.receivers[track.kind] = transceiver.receiver
+
+                def sink(frame: EncodedFrame) -> None:
+                    if feed.ingest is ingest:
+                        self._fan_out(feed, frame)
+
+                label = f"room {self.room_id}: {participant_id} {track.kind}"
+                try:
+                    # Frames reach _fan_out on the loop, inside the receiver (no thread).
+                    attach_frame_sink(receiver, sink, label)
+                    return
+                except BypassUnavailable as exc:
+                    log.warning("%s: frames go through the decoder thread: %s", label, exc)
                 ingest.pumps.append(
                     asyncio.create_task(
                         self._pump(feed, ingest, track),
@@ -280,6 +334,7 @@ class MediaRoom:
             pc.on("track", on_track)
             pc.on("connectionstatechange", on_state)
             answer = await self._negotiate(pc, offer, f"publish of {participant_id}")
+            answer = RTCSessionDescription(sdp=with_ptime(answer.sdp), type=answer.type)
             if self._closed:
                 await pc.close()
                 self._check_open()
@@ -299,6 +354,7 @@ class MediaRoom:
             )
         if old is not None:
             await self._close_ingest(old)
+        self._notify("reconnect" if old is not None else "publish", participant_id)
         return answer
 
     async def _negotiate(
@@ -306,6 +362,7 @@ class MediaRoom:
     ) -> RTCSessionDescription:
         try:
             await pc.setRemoteDescription(offer)
+            drop_abs_send_time(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
             await pc.close()
@@ -377,8 +434,9 @@ class MediaRoom:
     async def subscribe(
         self, viewer_id: str, publisher_id: str, offer: RTCSessionDescription
     ) -> RTCSessionDescription:
-        """Answer a viewer's receive offer with the publisher's forwarded tracks and ask
-        the publisher for a keyframe. Subscribing again replaces the old subscription."""
+        """Answer a viewer's receive offer with the publisher's forwarded tracks; once the
+        connection is up they are fed and the publisher is asked for a keyframe.
+        Subscribing again replaces the old subscription."""
         self._check_open()
         if publisher_id not in self._feeds:
             raise MediaError.unknown_publisher(self.room_id, publisher_id)
@@ -413,7 +471,10 @@ class MediaRoom:
                     publisher_id,
                     state,
                 )
-                if state in ("failed", "closed") and self._subscriptions.get(key) is subscription:
+                current = self._subscriptions.get(key) is subscription
+                if state == "connected" and current:
+                    self._attach(subscription)
+                elif state in ("failed", "closed") and current:
                     self._spawn(self.unsubscribe(viewer_id, publisher_id))
 
             pc.on("connectionstatechange", on_state)
@@ -423,11 +484,21 @@ class MediaRoom:
                 await self._close_subscription(subscription)
                 raise MediaError.unknown_publisher(self.room_id, publisher_id)
             self._subscriptions[key] = subscription
-            for track in tracks:
-                feed.outputs[track.kind].add(track)
             log.info("room %s: %s watches %s", self.room_id, viewer_id, publisher_id)
-        self.request_keyframe(publisher_id)
+            if pc.connectionState == "connected":
+                self._attach(subscription)
         return answer
+
+    def _attach(self, subscription: _Subscription) -> None:
+        """Start feeding a subscription once its connection is up (frames queued while
+        ICE/DTLS still run would only overflow its queues) and ask for a keyframe."""
+        feed = self._feeds.get(subscription.publisher_id)
+        if feed is None or subscription.attached:
+            return
+        subscription.attached = True
+        for track in subscription.tracks:
+            feed.outputs[track.kind].add(track)
+        self.request_keyframe(subscription.publisher_id)
 
     async def unsubscribe(self, viewer_id: str, publisher_id: str) -> None:
         """Stop forwarding ``publisher_id`` to ``viewer_id`` (no-op if not subscribed)."""
@@ -463,6 +534,8 @@ class MediaRoom:
                 await self._close_ingest(ingest)
         if feed is not None or closing:
             log.info("room %s: %s left", self.room_id, participant_id)
+        if feed is not None:
+            self._notify("leave", participant_id)
 
     def _forget_feed(self, feed: _Feed) -> None:
         if feed.pli_timer is not None:
@@ -600,6 +673,22 @@ class MediaRoom:
                     feed.last_periodic_at = now
                     self.request_keyframe(feed.participant_id)
 
+    # -- publisher observers (the recorder) -----------------------------------------
+    # ``observer(room, event, participant_id)`` on the event loop after a participant's
+    # "publish", "reconnect" (a new peer connection under the same feed) or "leave"
+    # (also at room close); it must not block. RoomRegistry shares its list with rooms.
+
+    def _notify(self, event: str, participant_id: str) -> None:
+        for observer in tuple(self.observers):
+            try:
+                observer(self, event, participant_id)
+            except Exception:
+                log.exception(
+                    "room %s: %s observer of %s failed", self.room_id, event, participant_id
+                )
+
+    # -- end of publisher observers -------------------------------------------------
+
     # -- lifecycle ----------------------------------------------------------------
 
     async def close(self) -> None:
@@ -621,6 +710,7 @@ class MediaRoom:
             ingest, feed.ingest = feed.ingest, None
             if ingest is not None:
                 await self._close_ingest(ingest)
+            self._notify("leave", feed.participant_id)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         log.info("room %s: closed", self.room_id)
@@ -659,12 +749,14 @@ class RoomRegistry:
             "pli_min_interval": pli_min_interval,
         }
         self._rooms: dict[str, MediaRoom] = {}
+        self.observers: list[PublisherObserver] = []  # shared with every room
 
     def get(self, room_id: str) -> MediaRoom:
         """The room, created on first use."""
         room = self._rooms.get(room_id)
         if room is None:
             room = MediaRoom(room_id, self._ice, **self._options)
+            room.observers = self.observers
             self._rooms[room_id] = room
         return room
 

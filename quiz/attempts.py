@@ -1,14 +1,14 @@
-"""Timed attempts: start or resume, the holder tab (lease), submission and the sweeper.
+"""Timed attempts: the holder tab (lease), reading, submission and the sweeper.
 
-Answer saves, the hot path, live in :mod:`quiz.journal`.
+Starting and resuming live in :mod:`quiz.starts`, answer saves in :mod:`quiz.journal`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import secrets
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quiz.deadlines import attempt_deadline, is_overdue, seconds_left, window_state
+from quiz.deadlines import is_overdue, seconds_left, window_state
 from quiz.grading import MARK_TITLES_EN, MARK_TITLES_RU, Mark, Scale, grade
 from quiz.models import (
     Attempt,
@@ -25,12 +25,10 @@ from quiz.models import (
     AttemptStatus,
     Option,
     Question,
-    QuestionStatus,
     Quiz,
-    QuizSection,
 )
-from quiz.tickets import draw_ticket
-from server.errors import Conflict, Forbidden, NotFound
+from server.database import from_sqlite_time, sqlite_time
+from server.errors import Conflict, NotFound
 from server.programs import group_ids_of
 from server.sessions import Identity
 from server.users import Role
@@ -83,121 +81,44 @@ async def quiz_for_learner(db: AsyncSession, quiz_id: int, user: Identity) -> Qu
 async def load_attempt(db: AsyncSession, attempt_id: int, user: Identity) -> Attempt:
     """The attempt if the user owns it or is staff allowed to read it; foreign ids are 404."""
     attempt = await db.get(Attempt, attempt_id)
-    if attempt is None:
-        raise NotFound(f"attempt {attempt_id} does not exist")
-    if attempt.user_id != user.user_id and user.role not in READERS:
+    if attempt is None or not may_read(attempt, user):
         raise NotFound(f"attempt {attempt_id} does not exist")
     return attempt
 
 
-def _check_startable(quiz: Quiz, now: datetime) -> None:
-    state = window_state(quiz.opens_at, quiz.closes_at, now)
+def may_read(attempt: Attempt, user: Identity) -> bool:
+    """The owner and staff allowed to read attempts may; anyone else gets 404."""
+    return attempt.user_id == user.user_id or user.role in READERS
+
+
+def attempt_state_sqlite(con: sqlite3.Connection, attempt_id: int) -> Attempt | None:
+    """An attempt's owner, status, lease and deadline (a detached :class:`Attempt`), as
+    plain sqlite3 in the SQLite writer's transaction."""
+    row = con.execute(
+        "SELECT user_id, status, lease, deadline FROM attempts WHERE id = ?", (attempt_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    user_id, status, lease, deadline = row
+    return Attempt(
+        id=attempt_id,
+        user_id=user_id,
+        status=status,
+        lease=lease,
+        deadline=from_sqlite_time(deadline),
+    )
+
+
+def check_startable(
+    quiz_id: int, opens_at: datetime | None, closes_at: datetime | None, now: datetime
+) -> None:
+    """Refuse a new attempt outside the test's availability window."""
+    state = window_state(opens_at, closes_at, now)
     if state == "upcoming":
-        raise Conflict(
-            f"test {quiz.id} opens at {quiz.opens_at:%Y-%m-%d %H:%M} UTC", code="not_open"
-        )
+        assert opens_at is not None
+        raise Conflict(f"test {quiz_id} opens at {opens_at:%Y-%m-%d %H:%M} UTC", code="not_open")
     if state == "closed":
-        raise Conflict(f"test {quiz.id} is closed", code="closed")
-
-
-async def _draw(db: AsyncSession, quiz: Quiz, rng: random.Random) -> list[Any]:
-    plan_rows = await db.scalars(select(QuizSection).where(QuizSection.quiz_id == quiz.id))
-    plan = {row.section_id: row.count for row in plan_rows}
-    rows = await db.execute(
-        select(Question.id, Question.section_id, Option.id)
-        .join(Option, Option.question_id == Question.id)
-        .where(
-            Question.section_id.in_(plan),
-            Question.status == QuestionStatus.APPROVED.value,
-        )
-        .order_by(Question.id, Option.position)
-    )
-    by_question: dict[int, tuple[int, list[int]]] = {}
-    for question_id, section_id, option_id in rows:
-        by_question.setdefault(question_id, (section_id, []))[1].append(option_id)
-    pool: dict[int, list[tuple[int, list[int]]]] = {}
-    for question_id, (section_id, option_ids) in by_question.items():
-        pool.setdefault(section_id, []).append((question_id, option_ids))
-    return draw_ticket(plan, pool, rng, quiz.shuffle_options)
-
-
-async def start_or_resume(
-    db: AsyncSession,
-    quiz_id: int,
-    user: Identity,
-    lease: str | None,
-    takeover: bool,
-    now: datetime,
-    rng: random.Random,
-    *,
-    gate: StartGate | None = None,
-) -> tuple[Attempt, bool]:
-    """Start the learner's attempt or resume it; returns it and whether the lease changed.
-
-    A tab resumes with the lease it was given. Another tab gets :class:`AttemptInUse`
-    unless it asks to take over, which hands it a new lease and cuts the old tab off.
-    A new attempt must first pass ``gate(db, test id, learner id)`` (the identity check
-    of the test's room), which raises to refuse; resuming never waits for it.
-    """
-    if user.role != Role.LEARNER:
-        raise Forbidden("only learners take tests")
-    quiz = await quiz_for_learner(db, quiz_id, user)
-    attempt = await db.scalar(
-        select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.user_id == user.user_id)
-    )
-    if attempt is not None:
-        if attempt.status != AttemptStatus.ACTIVE.value:
-            return attempt, False
-        if lease and secrets.compare_digest(lease, attempt.lease):
-            return attempt, False
-        if not takeover:
-            raise AttemptInUse(
-                f"attempt {attempt.id} is open in another tab or browser; "
-                "take it over to continue here",
-                attempt_id=attempt.id,
-            )
-        attempt.lease = secrets.token_urlsafe(18)
-        log.info("attempt %s taken over by a new tab of user %s", attempt.id, user.user_id)
-        return attempt, True
-    other = await db.scalar(
-        select(Attempt.id).where(
-            Attempt.user_id == user.user_id, Attempt.status == AttemptStatus.ACTIVE.value
-        )
-    )
-    if other is not None:
-        raise Conflict(
-            f"attempt {other} of another test is still active; finish it first",
-            code="other_attempt_active",
-            attempt_id=other,
-        )
-    _check_startable(quiz, now)
-    if gate is not None:
-        await gate(db, quiz.id, user.user_id)
-    items = await _draw(db, quiz, rng)
-    attempt = Attempt(
-        quiz_id=quiz.id,
-        user_id=user.user_id,
-        status=AttemptStatus.ACTIVE.value,
-        lease=secrets.token_urlsafe(18),
-        started_at=now,
-        deadline=attempt_deadline(now, timedelta(seconds=quiz.time_limit_s), quiz.closes_at),
-        scale=quiz.scale,
-        total=len(items),
-    )
-    db.add(attempt)
-    await db.flush()
-    for position, item in enumerate(items):
-        db.add(
-            AttemptItem(
-                attempt_id=attempt.id,
-                question_id=item.question_id,
-                position=position,
-                option_order=json.dumps(item.option_ids),
-            )
-        )
-    await db.flush()
-    log.info("attempt %s started by user %s on test %s", attempt.id, user.user_id, quiz.id)
-    return attempt, True
+        raise Conflict(f"test {quiz_id} is closed", code="closed")
 
 
 async def attempt_meta(db: AsyncSession, attempt_id: int) -> AttemptMeta | None:
@@ -341,6 +262,88 @@ async def submit(
         by,
         correct,
         len(items),
+        graded.raw_percent,
+        graded.mark.value,
+    )
+    return attempt
+
+
+def submit_sqlite(
+    con: sqlite3.Connection,
+    attempt_id: int,
+    user_id: int,
+    now: datetime,
+    by: str,
+    lease: str | None,
+) -> Attempt:
+    """:func:`submit` of the learner's own attempt as plain sqlite3, in the SQLite writer's
+    transaction (so it queues in-process behind the answer batches instead of in SQLite's busy
+    handler); returns a detached :class:`Attempt` with the graded fields."""
+    row = con.execute(
+        "SELECT user_id, status, lease, scale, started_at, deadline, quiz_id, total, correct, "
+        "raw_percent, percent, mark, submitted_at, submitted_by FROM attempts WHERE id = ?",
+        (attempt_id,),
+    ).fetchone()
+    if row is None or row[0] != user_id:
+        raise NotFound(f"attempt {attempt_id} does not exist")
+    attempt = Attempt(
+        id=attempt_id,
+        user_id=row[0],
+        status=row[1],
+        lease=row[2],
+        scale=row[3],
+        started_at=from_sqlite_time(row[4]),
+        deadline=from_sqlite_time(row[5]),
+        quiz_id=row[6],
+        total=row[7],
+        correct=row[8],
+        raw_percent=row[9],
+        percent=row[10],
+        mark=row[11],
+        submitted_at=None if row[12] is None else from_sqlite_time(row[12]),
+        submitted_by=row[13],
+    )
+    if attempt.status == AttemptStatus.SUBMITTED.value:
+        return attempt
+    if lease is not None and not secrets.compare_digest(lease, attempt.lease):
+        raise AttemptInUse(f"attempt {attempt_id} is held by another tab", attempt_id=attempt_id)
+    items = con.execute(
+        "SELECT count(*), count(chosen_option_id) FROM attempt_items WHERE attempt_id = ?",
+        (attempt_id,),
+    ).fetchone()
+    correct = con.execute(
+        "SELECT count(*) FROM attempt_items i JOIN options o ON o.id = i.chosen_option_id "
+        "WHERE i.attempt_id = ? AND o.correct",
+        (attempt_id,),
+    ).fetchone()[0]
+    graded = grade(correct, items[0], Scale(attempt.scale))
+    con.execute(
+        "UPDATE attempts SET status = ?, submitted_at = ?, submitted_by = ?, correct = ?, "
+        "total = ?, raw_percent = ?, percent = ?, mark = ? WHERE id = ? AND status = ?",
+        (
+            AttemptStatus.SUBMITTED.value,
+            sqlite_time(now),
+            by,
+            graded.correct,
+            graded.total,
+            graded.raw_percent,
+            graded.percent,
+            graded.mark.value,
+            attempt_id,
+            AttemptStatus.ACTIVE.value,
+        ),
+    )
+    attempt.status = AttemptStatus.SUBMITTED.value
+    attempt.submitted_at, attempt.submitted_by = now, by
+    attempt.correct, attempt.total = graded.correct, graded.total
+    attempt.raw_percent, attempt.percent = graded.raw_percent, graded.percent
+    attempt.mark = graded.mark.value
+    log.info(
+        "attempt %s submitted by %s: %s/%s = %.2f%% → %s",
+        attempt_id,
+        by,
+        graded.correct,
+        graded.total,
         graded.raw_percent,
         graded.mark.value,
     )

@@ -6,6 +6,10 @@ committing. An idle server writes each save at once; a busy one amortises the co
 Each save is a conditional UPDATE that checks the attempt is still active and held by the
 saving tab in the same statement, so a save racing a submission or a takeover is either
 counted or refused, never acknowledged and lost.
+
+On SQLite a batch is one operation of the process's :class:`server.database.SqliteWriter`
+(plain sqlite3 statements, sharing its commit with starts and submissions); on PostgreSQL
+it is one SQLAlchemy transaction on a pooled asyncpg connection.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +29,7 @@ from quiz.attempts import AttemptInUse, AttemptMeta, AttemptSubmitted, attempt_m
 from quiz.deadlines import accepts_answer
 from quiz.models import AnswerEvent, Attempt, AttemptItem, AttemptStatus
 from server.clock import Clock
+from server.database import SqliteWriter, sqlite_time
 from server.errors import AppError, Conflict, Invalid, NotFound
 from server.sessions import Identity
 
@@ -78,8 +84,10 @@ class AnswerJournal:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         grace: timedelta,
+        writer: SqliteWriter | None = None,
     ) -> None:
         self._engine = engine
+        self._writer = writer
         self._sessions = sessions
         self._clock = clock
         self._grace = grace
@@ -178,6 +186,8 @@ class AnswerJournal:
                 save.done.set_exception(error)
 
     async def _write(self, batch: list[_Save]) -> list[AppError | None]:
+        if self._writer is not None:  # SQLite: the whole batch in one hop of its writer
+            return await self._writer.run(lambda con: [_write_sqlite(con, s) for s in batch])
         outcomes: list[AppError | None] = []
         async with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -251,3 +261,40 @@ class AnswerJournal:
         if chosen == save.option_id:
             return None  # the same answer again: idempotent
         return Conflict(f"answer to question {save.question_id} was not saved; retry")
+
+
+_UPDATE = (
+    "UPDATE attempt_items SET chosen_option_id = ?, answered_at = ? "
+    "WHERE attempt_id = ? AND question_id = ? AND chosen_option_id IS NOT ? "
+    "AND EXISTS (SELECT 1 FROM attempts WHERE id = ? AND status = ? AND lease = ?)"
+)
+_EVENT = "INSERT INTO answer_events (attempt_id, question_id, option_id, at) VALUES (?, ?, ?, ?)"
+_STATE = (
+    "SELECT a.status, a.lease, i.chosen_option_id FROM attempts a "
+    "JOIN attempt_items i ON i.attempt_id = a.id AND i.question_id = ? WHERE a.id = ?"
+)
+
+
+def _write_sqlite(con: sqlite3.Connection, save: _Save) -> AppError | None:
+    """:meth:`AnswerJournal._write_one` as plain sqlite3 statements, in the writer's batch.
+
+    Same statements and outcomes, without SQLAlchemy's statement building and aiosqlite's
+    thread hops per statement; SQLite's single write lock serialises it with submit().
+    """
+    at = sqlite_time(save.at)
+    active = AttemptStatus.ACTIVE.value
+    aid, qid, oid = save.attempt_id, save.question_id, save.option_id
+    if con.execute(_UPDATE, (oid, at, aid, qid, oid, aid, active, save.lease)).rowcount == 1:
+        con.execute(_EVENT, (aid, qid, oid, at))
+        return None
+    row = con.execute(_STATE, (qid, aid)).fetchone()
+    if row is None:
+        return NotFound(f"question {qid} is not part of attempt {aid}")
+    status, lease, chosen = row
+    if status != active:
+        return AttemptSubmitted(f"attempt {aid} is already submitted")
+    if lease != save.lease:
+        return AttemptInUse(f"attempt {aid} is now held by another tab", attempt_id=aid)
+    if chosen == oid:
+        return None  # the same answer again: idempotent
+    return Conflict(f"answer to question {qid} was not saved; retry")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -131,6 +132,14 @@ class Attempt(Base):
     __table_args__ = (
         UniqueConstraint("quiz_id", "user_id"),
         Index("ix_attempts_sweep", "status", "deadline"),
+        # One active attempt per learner (B 5.12), whichever process starts it.
+        Index(
+            "uq_attempts_one_active",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -10,12 +10,14 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from quiz.attempts import load_attempt
+from quiz.attempts import attempt_state_sqlite, may_read
+from quiz.models import Attempt
 from quiz.routes import attempt_room
 from server.appkeys import CLOCK, JOURNAL, SESSIONS
-from server.errors import BadRequest, Invalid, Unauthenticated
-from server.realtime import identity_from_environ, socket_errors
-from server.sessions import Identity, identify_hash
+from server.database import WRITER
+from server.errors import BadRequest, Invalid, NotFound, Unauthenticated
+from server.realtime import session_token, socket_errors
+from server.sessions import SESSION_CACHE, Identity, token_hash
 from server.users import Role
 
 log = logging.getLogger(__name__)
@@ -49,12 +51,26 @@ class QuizNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__("/quiz")
         self.app = app
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool | None:
         """Accept only logged-in users (the session cookie of the handshake)."""
-        user = await identity_from_environ(self.app, environ)
+        token = session_token(environ.get("HTTP_COOKIE", ""))
+        user = None
+        if token and len(token) <= 100:
+            user = await self._identify(token_hash(token))
         if user is None:
             raise socketio.exceptions.ConnectionRefusedError("unauthenticated")
-        await self.save_session(sid, {"user": user, "checked": time.monotonic()})
+        try:
+            await self.save_session(sid, {"user": user, "checked": time.monotonic()})
+        except KeyError:
+            # The client left while its session was looked up: nothing to accept.
+            log.debug("socket %s disconnected during its handshake", sid)
+            return False
+        return None
+
+    async def _identify(self, hashed: str) -> Identity | None:
+        return await self.app[SESSION_CACHE].identify(
+            self.app[SESSIONS], hashed, self.app[CLOCK].now(), self.app.get(WRITER)
+        )
 
     async def _user(self, sid: str) -> Identity:
         """The socket's identity; the login session is re-checked every little while so a
@@ -64,8 +80,7 @@ class QuizNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if user is None:
             raise Unauthenticated("log in first")
         if time.monotonic() - session.get("checked", 0.0) > RECHECK_SECONDS:
-            async with self.app[SESSIONS]() as db:
-                current = await identify_hash(db, user.token_hash, self.app[CLOCK].now())
+            current = await self._identify(user.token_hash)
             if current is None:
                 await self.save_session(sid, {})
                 raise Unauthenticated("the login session has ended; log in again")
@@ -79,8 +94,14 @@ class QuizNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         payload = _payload(data)
         user = await self._user(sid)
         attempt_id = _int(payload, "attempt_id") or 0
-        async with self.app[SESSIONS]() as db:
-            attempt = await load_attempt(db, attempt_id, user)
+        writer = self.app.get(WRITER)
+        if writer is not None:  # SQLite: a read in the writer's next batch, no pooled connection
+            attempt = await writer.run(lambda con: attempt_state_sqlite(con, attempt_id))
+        else:
+            async with self.app[SESSIONS]() as db:
+                attempt = await db.get(Attempt, attempt_id)
+        if attempt is None or not may_read(attempt, user):
+            raise NotFound(f"attempt {attempt_id} does not exist")
         lease = payload.get("lease")
         holds = isinstance(lease, str) and secrets.compare_digest(lease, attempt.lease)
         await self.enter_room(sid, attempt_room(attempt_id))

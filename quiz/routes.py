@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from proctor.identity import identity_mode, start_gate
 from proctor.monitoring import report_second_session
@@ -16,10 +14,10 @@ from quiz import attempts as attempts_service
 from quiz.attempts import (
     AttemptInUse,
     attempt_json,
-    attempt_meta,
     load_attempt,
-    start_or_resume,
+    result_json,
     submit,
+    submit_sqlite,
 )
 from quiz.banks import (
     approve_bank,
@@ -29,18 +27,21 @@ from quiz.banks import (
     get_bank,
     import_report,
 )
+from quiz.catalogue import CATALOGUE
 from quiz.imports import FORMATS, parse_questions
 from quiz.imports.errors import ImportFormatError
 from quiz.imports.parsed import ParsedOption
 from quiz.quizzes import create_quiz, get_quiz, item_analysis, quizzes_for, results_of
+from quiz.starts import START_LOCKS, StartRequest, open_attempt
 from server import audit
 from server.access import MAX_INT, field, path_int, read_json, require_user
 from server.appkeys import CLOCK, JOURNAL, SESSIONS, SETTINGS, SIO
+from server.database import WRITER
 from server.errors import Invalid, NotFound
 from server.i18n import request_language
 from server.programs import get_program, sections_of
 from server.uploads import read_upload
-from server.users import AUTHOR_ROLES, Role, User, get_user
+from server.users import AUTHOR_ROLES, Role, get_user
 
 routes = web.RouteTableDef()
 ANALYSTS = AUTHOR_ROLES | {Role.AUDITOR}
@@ -143,48 +144,43 @@ async def start_attempt(request: web.Request) -> web.Response:
     lease = field(data, "lease", str, required=False)
     takeover = bool(field(data, "takeover", bool, required=False))
     app = request.app
-    now = app[CLOCK].now()
+    start = StartRequest(
+        test_id,
+        user,
+        lease,
+        takeover,
+        app[CLOCK].now(),
+        _grace(app),
+        request_language(request),
+    )
     gate = start_gate(identity_mode(app[SETTINGS].identity_check))
     try:
-        async with app[SESSIONS]() as db:
-            if user.role == Role.LEARNER:
-                await _serialise_starts(db, user.user_id)
-            attempt, lease_changed = await start_or_resume(
-                db, test_id, user, lease, takeover, now, random.SystemRandom(), gate=gate
-            )
-            if attempts_service.must_submit(attempt, now, _grace(app)):
-                attempt = await submit(db, attempt.id, now, "deadline")
-            await db.commit()
-            meta = await attempt_meta(db, attempt.id)
-            body = await attempt_json(
-                db, attempt, app[CLOCK].now(), request_language(request), True
+        async with app[START_LOCKS].hold(user.user_id):
+            opened = await open_attempt(
+                app[SESSIONS],
+                app.get(WRITER),
+                app[CATALOGUE],
+                start,
+                random.SystemRandom(),
+                gate,
             )
     except AttemptInUse as refused:
         await report_second_session(app, test_id, user.user_id, refused.message)
         raise
-    if meta is not None:
-        app[JOURNAL].remember(meta)
-    if lease_changed and takeover:
+    if opened.meta is not None:
+        app[JOURNAL].remember(opened.meta)
+    if opened.lease_changed and takeover:
         await app[SIO].emit(
             "taken_over",
-            {"attempt_id": attempt.id},
-            room=attempt_room(attempt.id),
+            {"attempt_id": opened.attempt_id},
+            room=attempt_room(opened.attempt_id),
             namespace=QUIZ_NS,
         )
         await report_second_session(
-            app, test_id, user.user_id, f"attempt {attempt.id} was taken over by another tab"
+            app, test_id, user.user_id, f"attempt {opened.attempt_id} was taken over by another tab"
         )
-    return web.json_response(body, status=201 if lease_changed and not takeover else 200)
-
-
-async def _serialise_starts(db: AsyncSession, user_id: int) -> None:
-    """Hold the learner's row for the transaction, so that two tabs starting at once cannot
-    both pass start_or_resume's checks (one attempt per test, one active attempt, B 5.12).
-
-    A no-op UPDATE row-locks on PostgreSQL and takes the write lock on SQLite; as the
-    transaction's first statement, every read after it sees the other tab's commit.
-    """
-    await db.execute(update(User).where(User.id == user_id).values(active=User.active))
+    status = 201 if opened.lease_changed and not takeover else 200
+    return web.json_response(opened.body, status=status)
 
 
 def _grace(app: web.Application) -> Any:
@@ -242,17 +238,23 @@ async def submit_attempt(request: web.Request) -> web.Response:
     # Only the holding tab submits (B 5.12): without its lease, any tab could end the attempt.
     lease = field(data, "lease", str) or ""
     app = request.app
-    async with app[SESSIONS]() as db:
-        attempt = await load_attempt(db, attempt_id, user)
-        if attempt.user_id != user.user_id:
-            raise NotFound(f"attempt {attempt_id} does not exist")
-        attempt = await submit(db, attempt_id, app[CLOCK].now(), "learner", lease)
-        await db.commit()
-        body = await attempt_json(db, attempt, app[CLOCK].now(), request_language(request), False)
+    now = app[CLOCK].now()
+    writer = app.get(WRITER)
+    if writer is not None:  # SQLite: in the writer's next batch, with the answers
+        attempt = await writer.run(
+            lambda con: submit_sqlite(con, attempt_id, user.user_id, now, "learner", lease)
+        )
+    else:
+        async with app[SESSIONS]() as db:
+            attempt = await load_attempt(db, attempt_id, user)
+            if attempt.user_id != user.user_id:
+                raise NotFound(f"attempt {attempt_id} does not exist")
+            attempt = await submit(db, attempt_id, now, "learner", lease)
+            await db.commit()
     await app[SIO].emit(
         "submitted", {"attempt_id": attempt_id}, room=attempt_room(attempt_id), namespace=QUIZ_NS
     )
-    result = body["result"] or {}
+    result = result_json(attempt, request_language(request)) or {}
     return web.json_response(
         {
             "attempt_id": attempt_id,
@@ -264,7 +266,7 @@ async def submit_attempt(request: web.Request) -> web.Response:
             "passed": result.get("passed"),
             "correct": result.get("correct"),
             "total": result.get("total"),
-            "server_time": body["server_time"],
+            "server_time": app[CLOCK].now().isoformat(),
         }
     )
 
@@ -339,6 +341,7 @@ async def approve(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as db:
         bank = await approve_bank(db, bank_id, user, request.app[CLOCK].now())
         await db.commit()
+    request.app[CATALOGUE].invalidate()
     return web.json_response({"id": bank.id, "status": bank.status})
 
 
@@ -365,6 +368,7 @@ async def update_question(request: web.Request) -> web.Response:
             request.app[CLOCK].now(),
         )
         await db.commit()
+    request.app[CATALOGUE].invalidate()
     return web.json_response(
         {"id": question.id, "version": question.version, "status": question.status}
     )
@@ -403,6 +407,7 @@ async def import_bank(request: web.Request) -> web.Response:
             )
             await db.commit()
             bank_id = stored.bank_id
+    request.app[CATALOGUE].invalidate()
     return web.json_response(
         {
             "bank_id": bank_id,

@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from attestation.mail.mailer import install_mail
+from attestation.routes import install as install_attestation
 from proctor.access import Roster
 from proctor.bypass import install_decoder_bypass
 from proctor.evidence import EVIDENCE, EvidenceStore, evidence_dir
@@ -20,10 +22,14 @@ from proctor.room import RoomRegistry
 from proctor.routes import routes as proctor_routes
 from proctor.snapshots import Thumbnails
 from quiz.attempts import overdue_attempt_ids, submit
+from quiz.catalogue import CATALOGUE, Catalogue
 from quiz.journal import AnswerJournal
 from quiz.namespace import QuizNamespace
 from quiz.routes import QUIZ_NS, attempt_room
 from quiz.routes import routes as quiz_routes
+from quiz.starts import START_LOCKS, StartLocks
+from recordings.routes import routes as recordings_routes
+from recordings.service import recordings_context
 from server import auth, openapi, pages
 from server.appkeys import (
     CLOCK,
@@ -39,13 +45,14 @@ from server.appkeys import (
     THUMBNAILS,
     TRANSLATOR,
 )
+from server.auth import LOGIN_SLOTS, login_slots
 from server.clock import Clock
-from server.database import make_engine, make_sessionmaker, migrate
+from server.database import WRITER, make_engine, make_sessionmaker, make_writer, migrate
 from server.i18n import Translator
 from server.middleware import csrf, errors, headers, identity
 from server.pages import Templates
 from server.realtime import make_sio
-from server.sessions import purge_expired
+from server.sessions import SESSION_CACHE, SessionCache, purge_expired
 from server.settings import Settings
 from server.users import Passwords
 
@@ -57,13 +64,23 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await migrate(engine)
     app[ENGINE] = engine
     app[SESSIONS] = make_sessionmaker(engine)
+    writer = make_writer(engine, app[SETTINGS])
+    if writer is not None:
+        await writer.start()
+        app[WRITER] = writer
     journal = AnswerJournal(
-        engine, app[SESSIONS], app[CLOCK], timedelta(seconds=app[SETTINGS].answer_grace_seconds)
+        engine,
+        app[SESSIONS],
+        app[CLOCK],
+        timedelta(seconds=app[SETTINGS].answer_grace_seconds),
+        writer,
     )
     await journal.start()
     app[JOURNAL] = journal
     yield
     await journal.close()
+    if writer is not None:
+        await writer.close()
     await engine.dispose()
 
 
@@ -144,6 +161,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     app[PASSWORDS] = Passwords()
+    app[LOGIN_SLOTS] = login_slots()
+    app[SESSION_CACHE] = SessionCache(settings.session_cache_seconds)
+    app[CATALOGUE] = Catalogue()
+    app[START_LOCKS] = StartLocks()
     app[TRANSLATOR] = Translator(settings.web_dir / "locale")
     app[TEMPLATES] = Templates(settings.web_dir / "templates")
     app[ROSTER] = Roster()
@@ -156,10 +177,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_sweeper)
     app.cleanup_ctx.append(_media(proctor))
+    app.cleanup_ctx.append(recordings_context)  # after the media plane: seals first
     app.add_routes(auth.routes)
     app.add_routes(openapi.routes)
     app.add_routes(quiz_routes)
     app.add_routes(proctor_routes)
+    app.add_routes(recordings_routes)
     app.add_routes(pages.routes)
+    install_mail(app, settings, app[CLOCK])  # after the database context: sends from it
+    install_attestation(app)
     app.router.add_static("/static/", settings.web_dir / "static", append_version=True)
     return app

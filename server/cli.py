@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     aud = sub.add_parser("audit", help="audit log tools")
     aud.add_argument("action", choices=["verify"])
     _add_setting_flags(aud)
+
+    ret = sub.add_parser("retention", help="delete recordings whose retention expired")
+    ret.add_argument("action", choices=["run"])
+    ret.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    _add_setting_flags(ret)
     return parser
 
 
@@ -249,11 +254,18 @@ def _audit(settings: Settings) -> int:
     from server.audit import verify_chain
 
     report = asyncio.run(_with_db(settings, verify_chain))
-    if report.ok:
-        print(f"audit log intact: {report.entries} entries")
-        return 0
-    print(f"audit log BROKEN at entry {report.first_broken}: {report.reason}")
-    return 1
+    if not report.ok:
+        print(f"audit log BROKEN at entry {report.first_broken}: {report.reason}")
+        return 1
+    print(f"audit log intact: {report.entries} entries")
+    from recordings.commands import verify_recordings
+
+    files = verify_recordings(settings)
+    if not files.ok:
+        print(f"recordings BROKEN at {files.first_broken}: {files.reason}")
+        return 1
+    print(f"recordings intact: {files.files} files match the manifest")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -289,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _import(args, settings)
     elif args.command == "audit":
         return _audit(settings)
+    elif args.command == "retention":
+        from recordings.commands import retention_command
+
+        return retention_command(settings, args.dry_run)
     return 0
 
 

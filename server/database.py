@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
+import fcntl
 import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Generic, TypeVar
 
+from aiohttp import web
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import (
@@ -68,13 +76,18 @@ def make_engine(settings: Settings) -> AsyncEngine:
     """An async engine for the configured database, with SQLite in WAL mode."""
     url = settings.db_url
     kwargs: dict[str, Any] = {}
+    # A fixed pool with a short wait: past it the request gets 503 busy (see
+    # server.middleware) instead of queueing beyond the client's patience, and no overflow
+    # connections are opened and closed under load (a thread and four PRAGMAs each).
+    kwargs.update(pool_size=settings.db_pool_size, max_overflow=0)
+    kwargs["pool_timeout"] = settings.db_pool_timeout
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     elif url.startswith("postgresql") and settings.database_schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": settings.database_schema}}
     if url.startswith("postgresql"):
-        kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+        kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         synchronous = settings.sqlite_synchronous.upper()
@@ -112,3 +125,185 @@ async def migrate(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
     log.info("database schema is at the latest migration")
+
+
+T = TypeVar("T")
+
+#: A unit of work for the writer: runs in its thread on its connection, inside a savepoint.
+WriteOp = Callable[[sqlite3.Connection], T]
+
+
+@dataclass
+class _Pending(Generic[T]):
+    op: WriteOp[T]
+    done: asyncio.Future[T] = field(
+        repr=False, default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class SqliteWriter:
+    """The process's one SQLite write connection, with group commit.
+
+    SQLite has one write lock per file. Pooled connections that all write queue on it in
+    the busy handler, which sleeps and retries (a convoy: under load most of the time goes
+    to sleeping, and a transaction holds the lock across several thread hops). Here the
+    hot-path writes of a process (answer saves, new attempts, submissions, logins) are
+    queued in-process and written on one connection: everything queued while a commit
+    runs goes into the next transaction, one WAL sync for the whole batch. Each
+    operation runs in its own savepoint, so one refused by a constraint does not undo the
+    others. Across processes the busy handler still arbitrates, batch by batch.
+    """
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        self._path = path
+        self._synchronous = synchronous.upper()
+        self._queue: asyncio.Queue[_Pending[Any]] = asyncio.Queue()
+        self._thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self._con: sqlite3.Connection | None = None
+        self._lock: BinaryIO | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    async def start(self) -> None:
+        """Open the connection in the writer's thread and start taking work."""
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, "sqlite-writer")
+        loop = asyncio.get_running_loop()
+        self._con = await loop.run_in_executor(self._thread, self._connect)
+        self._task = asyncio.create_task(self._run(), name="sqlite-writer")
+
+    def _connect(self) -> sqlite3.Connection:
+        self._lock = open(f"{self._path}-writer.lock", "a+b")  # noqa: SIM115 (closed in close())
+        con = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute(f"PRAGMA synchronous={self._synchronous}")
+        con.execute("PRAGMA foreign_keys=ON")
+        con.execute("PRAGMA busy_timeout=30000")
+        return con
+
+    async def close(self) -> None:
+        """Write what is queued, then close the connection."""
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._thread is not None:
+            con = self._con
+            if con is not None:
+                await asyncio.get_running_loop().run_in_executor(self._thread, con.close)
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+            self._thread.shutdown(wait=True)
+            self._thread, self._con = None, None
+
+    async def run(self, op: WriteOp[T]) -> T:
+        """Run ``op(connection)`` in the next group commit; returns once it is committed.
+
+        An exception raised by ``op`` undoes only its own savepoint and is raised here; a
+        failed commit is raised to every operation of the batch (none of them happened).
+        """
+        pending: _Pending[T] = _Pending(op)
+        await self._queue.put(pending)
+        return await pending.done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                try:
+                    outcomes = await self._write(batch)
+                except Exception as exc:  # nothing of the batch was committed
+                    outcomes = [(False, exc)] * len(batch)
+                else:
+                    self.batches += 1
+                for pending, (ok, value) in zip(batch, outcomes, strict=True):
+                    if pending.done.done():
+                        continue
+                    if ok:
+                        pending.done.set_result(value)
+                    else:
+                        pending.done.set_exception(value)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _write(self, batch: list[_Pending[Any]]) -> list[tuple[bool, Any]]:
+        """One transaction for the batch.
+
+        Only the waits go to the writer's thread: taking the write lock (another process
+        may hold it) and the commit (the WAL sync). The statements themselves run here,
+        on the event loop: they take microseconds each, while in a thread every statement
+        hands the GIL back and forth with a busy event loop and waits up to the switch
+        interval (5 ms) to get it back — hundreds of times per batch.
+        """
+        con = self._con
+        assert con is not None
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self._begin)
+        try:
+            outcomes = self._apply(con, batch)
+            await loop.run_in_executor(self._thread, self._end, "COMMIT")
+        except BaseException:
+            await asyncio.shield(loop.run_in_executor(self._thread, self._end, "ROLLBACK"))
+            raise
+        return outcomes
+
+    def _begin(self) -> None:
+        # The writers of other processes queue on a file lock, which wakes the next one
+        # the moment it is released; SQLite's busy handler would sleep 1, 2, 5 … 100 ms
+        # between retries and mostly find the lock taken again.
+        assert self._con is not None and self._lock is not None
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            raise
+
+    def _end(self, how: str) -> None:
+        assert self._con is not None and self._lock is not None
+        try:
+            if how == "COMMIT" or self._con.in_transaction:
+                self._con.execute(how)
+        finally:
+            if not self._con.in_transaction:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _apply(con: sqlite3.Connection, batch: list[_Pending[Any]]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        for pending in batch:
+            con.execute("SAVEPOINT op")
+            try:
+                outcomes.append((True, pending.op(con)))
+            except Exception as exc:
+                con.execute("ROLLBACK TO op")
+                outcomes.append((False, exc))
+            con.execute("RELEASE op")
+        return outcomes
+
+
+#: The SQLite writer of this process; absent on PostgreSQL, whose row locks and MVCC let
+#: pooled connections write side by side.
+WRITER = web.AppKey("sqlite_writer", SqliteWriter)
+
+
+def make_writer(engine: AsyncEngine, settings: Settings) -> SqliteWriter | None:
+    """The process's SQLite writer for this engine, or None on other backends."""
+    if engine.url.get_backend_name() != "sqlite" or not engine.url.database:
+        return None
+    return SqliteWriter(engine.url.database, settings.sqlite_synchronous)
+
+
+def sqlite_time(value: datetime) -> str:
+    """A UTC datetime as :class:`UTCDateTime` stores it on SQLite (naive, SQLAlchemy's text)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_sqlite_time(value: str) -> datetime:
+    """A :class:`UTCDateTime` column read through plain sqlite3: aware UTC again."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)

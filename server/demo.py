@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attestation.demo import seed_attestation
 from quiz.banks import approve_bank, import_report
 from quiz.imports import parse_questions
 from quiz.models import Bank, Quiz
@@ -104,5 +105,14 @@ async def seed_demo(db: AsyncSession, passwords: Passwords, clock: Clock) -> lis
             plan={section.id: 3 for section in sections},
             group_id=group.id,
         )
+    await seed_attestation(
+        db,
+        _identity(users["head"]),
+        now,
+        program_id=program.id,
+        group_id=group.id,
+        quiz_id=await db.scalar(select(Quiz.id).where(Quiz.program_id == program.id).limit(1)),
+        seats={name: users[name].id for name in ("chair", "secretary", "member1")},
+    )
     await db.commit()
     return [name for name, _, _ in STAFF] + [f"learner1 … learner{LEARNERS}"]

@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.access import IDENTITY_KEY
 from server.appkeys import CLOCK, SESSIONS
+from server.database import WRITER
 from server.errors import AppError, Forbidden, NotFound, PayloadTooLarge
-from server.sessions import identify
+from server.sessions import SESSION_CACHE, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_COOKIE = "examroom_session"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_EXEMPT = frozenset({"/api/login", "/login"})
+BUSY_RETRY_SECONDS = 2
+
+
+class Busy(AppError):
+    """Every pooled database connection stayed taken for the pool timeout (503)."""
+
+    status = 503
+    code = "busy"
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -35,6 +45,9 @@ def _error_response(request: web.Request, error: AppError) -> web.StreamResponse
         from server.pages import render_error
 
         response = render_error(request, error)
+    retry_after = error.extra.get("retry_after")
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
     # Error responses are built outside the ``headers`` middleware: secure them here.
     _secure(request, response)
     return response
@@ -59,6 +72,18 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error_response(request, error)
     except web.HTTPException:
         raise
+    except PoolTimeout:
+        log.warning("no database connection free for %s %s", request.method, request.path)
+        busy = Busy(
+            "the server is busy; retry in a moment",
+            retry_after=BUSY_RETRY_SECONDS,
+        )
+        return _error_response(request, busy)
+    except ConnectionResetError:
+        # The client went away mid-request (aiohttp's ClientConnectionResetError too):
+        # nobody is left to answer, and it is not a server fault worth a traceback.
+        log.debug("client of %s %s disconnected", request.method, request.path)
+        return web.Response(status=499, reason="Client Closed Request")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         error = AppError("internal error; it has been logged", code="internal")
@@ -68,11 +93,13 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def identity(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Find the identity behind the session cookie, if any."""
+    """Find the identity behind the session cookie, if any (through the session cache)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token and len(token) < 100:
-        async with request.app[SESSIONS]() as db:
-            found = await identify(db, token, request.app[CLOCK].now())
+        app = request.app
+        found = await app[SESSION_CACHE].identify(
+            app[SESSIONS], token_hash(token), app[CLOCK].now(), app.get(WRITER)
+        )
         if found is not None:
             request[IDENTITY_KEY] = found
     return await handler(request)

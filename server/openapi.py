@@ -7,6 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from attestation.apidoc import PATHS as ATTESTATION_PATHS
+from attestation.mail.apidoc import PATHS as MAIL_PATHS
+from recordings.apidoc import PATHS as RECORDING_PATHS
+
 routes = web.RouteTableDef()
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -250,7 +254,7 @@ STRING_PARAMS = frozenset({"room", "participant"})
 def document() -> dict[str, Any]:
     """The OpenAPI document."""
     paths: dict[str, Any] = {}
-    for path, ops in PATHS.items():
+    for path, ops in {**PATHS, **ATTESTATION_PATHS, **MAIL_PATHS, **RECORDING_PATHS}.items():
         params = [
             {
                 "name": name,

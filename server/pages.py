@@ -10,6 +10,7 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
+from attestation.hearings import hearing_title, is_hearing_room
 from proctor.access import check_access, quiz_id_of_room
 from quiz.quizzes import get_quiz
 from server.access import current_user
@@ -223,11 +224,15 @@ async def _room_page(request: web.Request, name: str) -> web.StreamResponse:
     room_id = request.match_info["room"]
     async with request.app[SESSIONS]() as db:
         await check_access(db, user, room_id)
+        if is_hearing_room(room_id):
+            title = await hearing_title(db, room_id)
+            params = {"room": room_id, "test_id": "", "test_title": title, "hearing": "1"}
+            return render(request, name, params=params)
         quiz = await get_quiz(db, quiz_id_of_room(room_id))
     return render(
         request,
         name,
-        params={"room": room_id, "test_id": str(quiz.id), "test_title": quiz.title},
+        params={"room": room_id, "test_id": str(quiz.id), "test_title": quiz.title, "hearing": ""},
     )
 
 
@@ -236,7 +241,8 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     """The learner's room (camera check, publishing, the commission's video); staff go on
     to the commission's view of the same room."""
     user = current_user(request)
-    if user is not None and user.role in ROOM_STAFF:
+    hearing = is_hearing_room(request.match_info["room"])
+    if user is not None and (user.role in ROOM_STAFF or (hearing and user.role != Role.LEARNER)):
         raise web.HTTPSeeOther(f"/rooms/{quote(request.match_info['room'], safe='')}/commission")
     return await _room_page(request, "room.html")
 
@@ -245,7 +251,8 @@ async def room_page(request: web.Request) -> web.StreamResponse:
 async def commission_page(request: web.Request) -> web.StreamResponse:
     """The commission's view of a room: the learners' grid and the live view."""
     user = current_user(request)
-    if user is not None and user.role not in ROOM_STAFF:
+    hearing = is_hearing_room(request.match_info["room"])
+    if user is not None and (user.role == Role.LEARNER if hearing else user.role not in ROOM_STAFF):
         return render(
             request, "error.html", status=403, error=Forbidden("this page is for the commission")
         )

@@ -110,6 +110,26 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "a process crash but not a power loss).",
     ),
     SettingSpec(
+        "db_pool_size",
+        int,
+        10,
+        "Pooled database connections per process; a request waits for a free one.",
+    ),
+    SettingSpec(
+        "db_pool_timeout",
+        float,
+        10.0,
+        "Seconds a request waits for a pooled connection before it gets 503 busy "
+        "(with Retry-After) instead of queueing longer than a client's patience.",
+    ),
+    SettingSpec(
+        "session_cache_seconds",
+        float,
+        15.0,
+        "How long a process reuses a looked-up login session before asking the database "
+        "again (a logout elsewhere takes effect within this time; 0 disables the cache).",
+    ),
+    SettingSpec(
         "redis_url",
         str,
         "",
@@ -192,12 +212,157 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "How long a TURN credential handed to a browser stays valid, in seconds.",
     ),
     SettingSpec(
+        "recording",
+        _bool,
+        True,
+        "Record every participant's camera and microphone in live rooms (WebM, no transcoding).",
+    ),
+    SettingSpec(
+        "recordings_dir",
+        str,
+        "",
+        "Directory of recordings (the spool being written and, with local storage, the "
+        "sealed files); empty means <data_dir>/recordings. Keep it outside any web root.",
+    ),
+    SettingSpec(
+        "recording_segment_seconds",
+        float,
+        600.0,
+        "A participant's recording rolls over into a new file after this many seconds "
+        "(at the next keyframe) and on every reconnect.",
+    ),
+    SettingSpec(
+        "recordings_storage",
+        _choice("local", "s3"),
+        "local",
+        "Where sealed recordings are kept: local (recordings_dir) or s3 (the s3_* settings).",
+    ),
+    SettingSpec(
+        "s3_endpoint",
+        str,
+        "",
+        "S3-compatible endpoint URL (https://storage.example.org); path-style requests.",
+    ),
+    SettingSpec("s3_bucket", str, "", "S3 bucket of the recordings."),
+    SettingSpec("s3_prefix", str, "recordings", "Key prefix of the recordings in the bucket."),
+    SettingSpec("s3_region", str, "us-east-1", "S3 region used in request signatures."),
+    SettingSpec("s3_access_key", str, "", "S3 access key id."),
+    SettingSpec(
+        "s3_secret_key",
+        str,
+        "",
+        "S3 secret access key. Prefer the environment variable to the flag.",
+    ),
+    SettingSpec(
+        "retention_recordings_days",
+        int,
+        365,
+        "Days a session's recordings are kept after the session's last recording ends; "
+        "then retention deletes them unless the session is on legal hold.",
+    ),
+    SettingSpec(
+        "retention_evidence_days",
+        int,
+        1825,
+        "Days a session's messages, files, snapshots, identity decisions and monitoring "
+        "events are kept after its last record; then retention deletes them (rows and "
+        "stored files) unless the session is on legal hold.",
+    ),
+    SettingSpec(
+        "retention_interval_hours",
+        float,
+        24.0,
+        "How often the server runs retention (0 disables the periodic run; "
+        "`examroom retention run` works anyway).",
+    ),
+    SettingSpec(
         "identity_check",
         _choice("required", "later", "off"),
         "off",
         "Identity check before a test (B 4.8): required (the test starts only after a "
         "commission member confirmed the learner's identity), later (start now, confirm "
         "during the attempt) or off. Attestation deployments set required.",
+    ),
+    SettingSpec(
+        "timezone",
+        str,
+        "Europe/Moscow",
+        "IANA time zone of the institution: attestation dates, notice periods and "
+        "working-day deadlines are counted in its calendar days.",
+    ),
+    SettingSpec(
+        "calendar_dir",
+        str,
+        "",
+        "Directory with extra production calendars (calendar_ru_<year>.json) for the "
+        "working-day deadlines of appeals; empty means only the shipped years.",
+    ),
+    SettingSpec(
+        "font_dir",
+        Path,
+        Path("/usr/share/fonts/truetype/dejavu"),
+        "Directory with DejaVuSans.ttf and DejaVuSans-Bold.ttf, embedded in PDF protocols "
+        "and summary sheets (Debian package fonts-dejavu-core).",
+    ),
+    SettingSpec(
+        "smtp_host",
+        str,
+        "",
+        "SMTP server for invitations and notices; empty means letters wait in the outbox.",
+    ),
+    SettingSpec("smtp_port", int, 587, "TCP port of the SMTP server (587 STARTTLS, 465 TLS)."),
+    SettingSpec(
+        "smtp_security",
+        _choice("starttls", "tls", "none"),
+        "starttls",
+        "SMTP transport security: starttls (upgrade after connecting), tls (implicit, "
+        "port 465) or none (a relay on a trusted network only).",
+    ),
+    SettingSpec("smtp_username", str, "", "SMTP login; empty means no authentication."),
+    SettingSpec(
+        "smtp_password",
+        str,
+        "",
+        "SMTP password. Prefer the environment variable to the flag.",
+    ),
+    SettingSpec(
+        "smtp_ca_file",
+        str,
+        "",
+        "PEM file of the certificate authorities trusted for the SMTP server's TLS "
+        "certificate (an internal CA); empty means the system's. Certificates are always "
+        "verified.",
+    ),
+    SettingSpec(
+        "mail_from",
+        str,
+        "examroom@localhost",
+        "Sender address of letters (From), e.g. Курсы ГО <courses@example.org>.",
+    ),
+    SettingSpec(
+        "smtp_timeout_seconds",
+        float,
+        30.0,
+        "How long one SMTP connection or command may take before the attempt fails.",
+    ),
+    SettingSpec(
+        "mail_max_attempts",
+        int,
+        8,
+        "Delivery attempts of a letter before it is marked failed for staff to see.",
+    ),
+    SettingSpec(
+        "mail_retry_seconds",
+        float,
+        60.0,
+        "Wait before the first retry of a letter; it doubles with each further attempt "
+        "(at most one hour).",
+    ),
+    SettingSpec(
+        "mail_poll_seconds",
+        float,
+        5.0,
+        "How often the outbox is checked for letters due (new letters are sent at once).",
     ),
 )
 
@@ -213,6 +378,9 @@ class Settings:
     database_url: str = ""
     database_schema: str = ""
     sqlite_synchronous: str = "FULL"
+    db_pool_size: int = 10
+    db_pool_timeout: float = 10.0
+    session_cache_seconds: float = 15.0
     redis_url: str = ""
     session_hours: float = 12.0
     cookie_secure: bool = False
@@ -230,7 +398,34 @@ class Settings:
     turn_urls: str = ""
     turn_secret: str = ""
     turn_ttl_seconds: int = 3600
+    recording: bool = True
+    recordings_dir: str = ""
+    recording_segment_seconds: float = 600.0
+    recordings_storage: str = "local"
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_prefix: str = "recordings"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    retention_recordings_days: int = 365
+    retention_evidence_days: int = 1825
+    retention_interval_hours: float = 24.0
     identity_check: str = "off"
+    timezone: str = "Europe/Moscow"
+    calendar_dir: str = ""
+    font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_ca_file: str = ""
+    mail_from: str = "examroom@localhost"
+    smtp_timeout_seconds: float = 30.0
+    mail_max_attempts: int = 8
+    mail_retry_seconds: float = 60.0
+    mail_poll_seconds: float = 5.0
 
     @property
     def db_url(self) -> str:
@@ -248,6 +443,13 @@ class Settings:
     def files_dir(self) -> Path:
         """Where files shared in live rooms are kept: ``<room>/<generated name>`` below it."""
         return self.data_dir.resolve() / "files"
+
+    @property
+    def recordings_root(self) -> Path:
+        """Where recordings are written (``spool/``) and, stored locally, kept (``store/``)."""
+        if self.recordings_dir:
+            return Path(self.recordings_dir).resolve()
+        return self.data_dir.resolve() / "recordings"
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed."""
@@ -276,6 +478,10 @@ def load_settings(
         raise ConfigError(f"EXAMROOM_LANGUAGE={settings.language!r}: expected ru or en")
     if settings.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ConfigError(f"EXAMROOM_SQLITE_SYNCHRONOUS={settings.sqlite_synchronous!r} is invalid")
+    if settings.mail_max_attempts <= 0:
+        raise ConfigError(
+            f"EXAMROOM_MAIL_MAX_ATTEMPTS={settings.mail_max_attempts}: must be a positive number"
+        )
     if settings.turn_ttl_seconds <= 0:
         raise ConfigError(
             f"EXAMROOM_TURN_TTL_SECONDS={settings.turn_ttl_seconds}: must be a positive number"

@@ -28,11 +28,15 @@ from tests.proctor.media import Clip, digest, wait_for
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 UPGRADE_HELP = (
-    "The SFU replaces aiortc.rtcrtpreceiver.get_decoder (decoder bypass) and relies on "
-    "RTCRtpSender packing av.Packet s and on _send_keyframe/_send_rtcp_pli. On an aiortc "
-    "upgrade: read the new rtcrtpreceiver.decoder_worker and rtcrtpsender._next_encoded_frame, "
-    "port proctor/bypass.py and proctor/forwarding.py, run tests/proctor, then change "
-    "PINNED_AIORTC and the pin in pyproject.toml together."
+    "The SFU replaces aiortc.rtcrtpreceiver.get_decoder and decoder_worker (decoder bypass), "
+    "the room receivers' decoder queue, jitter buffer and REMB estimator (attach_frame_sink), "
+    "aiortc.clock's NTP/ms clocks and aioice's consent check (proctor/ice.py), and relies on "
+    "RTCRtpSender packing av.Packet s and on _send_keyframe/_send_rtcp_pli. On an aiortc or "
+    "aioice upgrade: read the new rtcrtpreceiver (decoder_worker, RTCRtpReceiver.__init__/"
+    "receive/_handle_rtp_packet), jitterbuffer, clock, rtcrtpsender._next_encoded_frame and "
+    "aioice Connection.query_consent, port proctor/bypass.py, proctor/ice.py and "
+    "proctor/forwarding.py, run tests/proctor, then change PINNED_AIORTC and the pin in "
+    "pyproject.toml together."
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,9 @@ from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from attestation.apidoc import PATHS as ATTESTATION_PATHS
+from attestation.mail.apidoc import PATHS as MAIL_PATHS
+from recordings.apidoc import PATHS as RECORDING_PATHS
 from server.appkeys import SESSIONS
 from server.audit import AuditEntry, verify_chain
 from server.openapi import PATHS
@@ -73,13 +77,23 @@ ROUTES: dict[tuple[str, str], str | frozenset[str]] = {
 USERS = ("learner1", "instructor", "head", "chair", "auditor", "support", "admin")
 
 
+# The attestation, mail and recordings domains document their own routes and check their
+# roles in tests/attestation and tests/recordings; this table covers the core API.
+OTHER_DOMAINS = {
+    (method.upper(), path)
+    for paths in (ATTESTATION_PATHS, MAIL_PATHS, RECORDING_PATHS)
+    for path, ops in paths.items()
+    for method in ops
+}
+
+
 def _router_api_routes(app: web.Application) -> set[tuple[str, str]]:
     found = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
         if path.startswith("/api/") and route.method != "HEAD":
             found.add((route.method, path))
-    return found
+    return found - OTHER_DOMAINS
 
 
 def _concrete(path: str) -> str:
@@ -128,6 +142,23 @@ async def test_every_private_route_is_401_for_anonymous_callers(
                 wrong.append((method, path, resp.status, "public route refused", body))
             if who != "public" and (resp.status, body.get("error")) != (401, "unauthenticated"):
                 wrong.append((method, path, resp.status, body))
+    assert wrong == []
+
+
+@pytest.mark.rule("A2.2-login")
+async def test_every_route_of_every_domain_needs_a_login(
+    client: TestClient[Any, Any], seed: Seed
+) -> None:
+    """The attestation, mail and recordings routes too: none answers an anonymous caller
+    with data (their per-role tables live with their own tests)."""
+    wrong = []
+    for method, path in sorted(OTHER_DOMAINS):
+        concrete = re.sub(r"\{[a-z_]+\}", str(NO_ID), _concrete(path))
+        async with client.request(method, concrete, json={}) as resp:
+            body = await resp.json(content_type=None)
+            if (resp.status, body.get("error")) != (401, "unauthenticated"):
+                wrong.append((method, path, resp.status, body))
+    assert OTHER_DOMAINS
     assert wrong == []
 
 

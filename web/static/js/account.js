@@ -19,6 +19,8 @@ const isLearner = role === "learner";
 const ANALYSTS = new Set(["instructor", "head", "admin", "auditor"]);
 // Who enters a test's live video room (learners publish; the commission watches them).
 const ROOM_ROLES = new Set(["learner", "commission", "admin", "support"]);
+// Who may replay a session's recordings and evidence (recordings/routes.py REPLAYERS).
+const REPLAY_ROLES = new Set(["auditor", "admin", "commission"]);
 
 function fact(label, value) {
   return [el("dt", { text: label }), el("dd", { text: value })];
@@ -68,6 +70,12 @@ function roomLink(test) {
   return el("a", { className: "button", href: `/rooms/test-${test.id}`, text, attrs: { "aria-label": `${text}: ${test.title}` } });
 }
 
+function replayLink(test) {
+  if (!REPLAY_ROLES.has(role) || test.window === "upcoming") return null;
+  const text = t("Session replay");
+  return el("a", { className: "button subtle", href: `/recordings/test-${test.id}`, text, attrs: { "aria-label": `${text}: ${test.title}` } });
+}
+
 function testCard(test) {
   const range = windowRange(test.opens_at, test.closes_at);
   const windowText = range ? `${windowLabel(test.window)}, ${range}` : windowLabel(test.window);
@@ -85,7 +93,7 @@ function testCard(test) {
       fact(t("Availability"), windowText),
     ),
     attemptLine(test),
-    el("div", { className: "card-actions" }, actionFor(test), roomLink(test)),
+    el("div", { className: "card-actions" }, actionFor(test), roomLink(test), replayLink(test)),
   );
 }
 

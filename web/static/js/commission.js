@@ -1,9 +1,17 @@
 // The commission's view of a live room: own camera and microphone published to the
 // learners, a grid of learners (thumbnails every 3 s, connection/camera/microphone state),
 // and a learner's live video and sound in a dialog. Rejoins by itself after a drop.
+//
+// A learner chosen in the grid ("Choose") gets the panels below it: their identity check
+// (review.js), the chat with them (chat.js) and manual flags; the room's monitoring
+// events (events.js) are listed live for every learner.
 
+import { RoomChat } from "./chat.js";
 import { byId, el, replace, showAlert } from "./dom.js";
+import { EventList } from "./events.js";
 import { t } from "./i18n.js";
+import { statusLabel } from "./identity.js";
+import { IdentityReview } from "./review.js";
 import {
   Backoff,
   connectProctor,
@@ -21,6 +29,8 @@ import {
 const root = byId("commission-app");
 const ROOM = root.dataset.room;
 const THUMBNAIL_MS = 3000;
+// Support watches and writes, but only the commission captures, decides and flags.
+const COMMISSION = root.dataset.role !== "support";
 
 const ui = {
   localVideo: byId("local-video"),
@@ -45,6 +55,10 @@ const ui = {
   liveClose: byId("live-close"),
   liveSoundActions: byId("live-sound-actions"),
   liveSoundBtn: byId("live-sound-btn"),
+  review: byId("identity-review"),
+  events: byId("room-events"),
+  chat: byId("room-chat"),
+  chatWith: byId("chat-with"),
 };
 
 const state = {
@@ -64,6 +78,37 @@ const state = {
   live: null, // {id, pc, stopWatch, retry, run}
   liveRun: 0,
   yielded: false, // another tab of this room sends the camera now
+  names: new Map(), // user id -> name, for events and decisions
+  selected: null, // the chosen learner: {user_id, participant_id, name}
+  unread: new Map(), // learner user id -> messages not yet seen in an open thread
+};
+
+function roomSocket() {
+  return state.joined && state.socket && state.socket.connected ? state.socket : null;
+}
+
+function nameOf(userId) {
+  if (userId === null || userId === undefined) return "";
+  return state.names.get(userId) || t("user {id}", { id: userId });
+}
+
+const review = new IdentityReview({
+  room: ROOM,
+  container: ui.review,
+  socket: roomSocket,
+  nameOf,
+  canDecide: COMMISSION,
+  onChange: (learnerId, check) => {
+    if (check.name && !state.names.has(learnerId)) state.names.set(learnerId, check.name);
+    for (const tile of state.tiles.values()) if (tile.info.user_id === learnerId) showIdentity(tile);
+  },
+});
+const events = new EventList({ room: ROOM, container: ui.events, socket: roomSocket, nameOf, canFlag: COMMISSION });
+const chat = new RoomChat({ room: ROOM, side: "staff", socket: roomSocket, container: ui.chat });
+chat.onIncoming = (message) => {
+  if (state.selected && state.selected.user_id === message.learner && !document.hidden) return;
+  state.unread.set(message.learner, (state.unread.get(message.learner) || 0) + 1);
+  for (const tile of state.tiles.values()) if (tile.info.user_id === message.learner) showUnread(tile);
 };
 
 // ---------------------------------------------------------------- status lines
@@ -227,6 +272,9 @@ function connect() {
       closeLiveConnection();
     }
   });
+  socket.on("identity", (data) => review.update(data));
+  socket.on("monitoring", (data) => events.upsert(data));
+  chat.attach(socket);
   socket.on("publisher_joined", (data) => {
     const person = data && data.publisher;
     // A learner who comes back (a reload, a network drop) is watched again at once.
@@ -249,6 +297,8 @@ async function rejoin() {
     state.participantId = ack.participant_id;
     state.iceServers = ack.ice_servers || [];
     showPublishers(ack.publishers || []);
+    Promise.all([review.load(), events.load()]).then(() => events.refreshNames());
+    if (state.selected) chat.open(state.selected.user_id);
     if (state.yielded) setConnection("joined", t("In the room; your camera is sent from another tab"));
     else setConnection("joined", state.stream ? t("Connecting to the room…") : CONNECTION_TEXT.joined);
     if (state.stream) await publishOwn();
@@ -321,8 +371,57 @@ function makeTile(info) {
     name,
     states,
   );
-  const item = el("li", { className: "learner-tile", dataset: { participant: info.participant_id } }, button);
-  return { item, button, img, placeholder, name, states, info, url: null, loading: false, lastOk: 0 };
+  const identity = el("span", { className: "badge identity-badge" });
+  const unread = el("span", { className: "badge unread-badge", hidden: true });
+  const choose = el("button", {
+    type: "button",
+    className: "button small tile-choose",
+    text: t("Choose"),
+    attrs: { "aria-pressed": "false", "aria-label": t("Choose {name}: identity check, messages, flags", { name: info.name }) },
+    on: { click: () => selectLearner(info.participant_id) },
+  });
+  const item = el(
+    "li",
+    { className: "learner-tile", dataset: { participant: info.participant_id } },
+    button,
+    el("p", { className: "tile-extra" }, identity, unread, choose),
+  );
+  return { item, button, img, placeholder, name, states, info, identity, unread, choose, url: null, loading: false, lastOk: 0 };
+}
+
+function showIdentity(tile) {
+  const status = review.statusOf(tile.info.user_id);
+  tile.item.dataset.identity = status;
+  tile.identity.textContent = statusLabel(status);
+  tile.identity.className = `badge identity-badge is-${status}`;
+  tile.identity.hidden = review.mode === "off";
+}
+
+function showUnread(tile) {
+  const count = state.unread.get(tile.info.user_id) || 0;
+  tile.unread.hidden = count === 0;
+  tile.unread.textContent = t("{n} new", { n: count });
+}
+
+/** Choose a learner: their identity check, the chat with them and flags. */
+function selectLearner(id) {
+  const tile = state.tiles.get(id);
+  if (!tile) return;
+  const learner = { user_id: tile.info.user_id, participant_id: id, name: tile.info.name };
+  const changed = !state.selected || state.selected.user_id !== learner.user_id;
+  state.selected = learner;
+  for (const other of state.tiles.values()) {
+    const chosen = other === tile;
+    other.item.classList.toggle("is-selected", chosen);
+    other.choose.setAttribute("aria-pressed", chosen ? "true" : "false");
+  }
+  state.unread.delete(learner.user_id);
+  showUnread(tile);
+  ui.chatWith.textContent = t("Messages with {name}", { name: learner.name });
+  review.select(learner);
+  events.select(learner);
+  if (changed && roomSocket()) chat.open(learner.user_id);
+  ui.review.scrollIntoView({ block: "nearest" });
 }
 
 function showPublishers(publishers) {
@@ -339,6 +438,9 @@ function showPublishers(publishers) {
     }
     tile.info = info;
     tile.name.textContent = info.name;
+    state.names.set(info.user_id, info.name);
+    showIdentity(tile);
+    showUnread(tile);
     replace(tile.states, ...stateBadges(info));
     tile.item.dataset.connection = info.connection || "";
     tile.item.dataset.video = info.video_live ? "live" : "lost";
@@ -348,6 +450,7 @@ function showPublishers(publishers) {
   for (const id of [...state.tiles.keys()]) if (!seen.has(id)) removeTile(id);
   ui.count.textContent = String(state.tiles.size);
   ui.empty.hidden = state.tiles.size > 0;
+  for (const person of publishers) state.names.set(person.user_id, person.name);
   const staff = publishers.filter((p) => p.role !== "learner" && p.participant_id !== state.participantId).map((p) => p.name);
   ui.staffList.textContent = staff.length ? t("Also on camera: {names}", { names: staff.join(", ") }) : "";
 }

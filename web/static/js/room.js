@@ -3,9 +3,16 @@
 //
 // The test opens in another tab (the link on the page): leaving this page would stop the
 // camera, so this tab keeps streaming while the learner answers in the other one.
+//
+// Before the test: the identity check (identity.js) — the test link opens when the
+// setting allows it; the chat with the commission (chat.js); and the presence of the
+// learner on the exam tabs (presence.js), reported to the commission from this tab.
 
+import { RoomChat } from "./chat.js";
 import { byId, el, showAlert } from "./dom.js";
 import { t } from "./i18n.js";
+import { IdentitySteps } from "./identity.js";
+import { Presence } from "./presence.js";
 import {
   Backoff,
   connectProctor,
@@ -24,6 +31,8 @@ import {
 
 const root = byId("room-app");
 const ROOM = root.dataset.room;
+// An appeal hearing's room has no test and no identity check.
+const HEARING = root.dataset.hearing === "1";
 const REJOIN_KEY = `examroom.room.${ROOM}.joined`;
 
 const ui = {
@@ -46,6 +55,12 @@ const ui = {
   error: byId("room-error"),
   duplicate: byId("duplicate"),
   duplicateTakeover: byId("duplicate-takeover"),
+  identity: byId("identity-check"),
+  chat: byId("room-chat"),
+  testLink: byId("test-link"),
+  testLocked: byId("test-locked"),
+  testNote: byId("test-note"),
+  identityNote: byId("identity-step-note"),
 };
 
 const state = {
@@ -63,7 +78,40 @@ const state = {
   countdownTimer: null,
   subs: new Map(), // commission participant id -> {pc, stream, item, video, stopWatch, retry}
   soundBlocked: false,
+  inRoom: false, // the join was acknowledged on the current socket
 };
+
+/** The socket when this page is in the room (events other than join need that). */
+function roomSocket() {
+  return state.inRoom && state.socket && state.socket.connected ? state.socket : null;
+}
+
+const identity = new IdentitySteps({
+  room: ROOM,
+  container: ui.identity,
+  socket: roomSocket,
+  onGate: (canStart, mode) => {
+    ui.testLink.hidden = !canStart;
+    ui.testLocked.hidden = canStart;
+    ui.testNote.hidden = mode !== "later";
+    ui.identityNote.hidden = mode === "off";
+  },
+});
+const chat = new RoomChat({ room: ROOM, side: "learner", socket: roomSocket, container: ui.chat });
+const presence = new Presence(ROOM, {
+  active: () => Boolean(roomSocket()),
+  report: (kind, what) => request(state.socket, "browser_event", { room: ROOM, kind, state: what }),
+});
+
+function setInRoom(inRoom) {
+  if (state.inRoom === inRoom) return;
+  state.inRoom = inRoom;
+  identity.setJoined(inRoom);
+  if (inRoom) {
+    chat.loadHistory();
+    presence.resync();
+  }
+}
 
 // ---------------------------------------------------------------- status lines
 
@@ -190,6 +238,7 @@ function ensureSocket() {
     if (state.wantJoined) rejoin();
   });
   socket.on("disconnect", (reason) => {
+    setInRoom(false);
     if (!state.wantJoined) return;
     dropMedia();
     setConnection("connecting", t("Connection lost. Reconnecting…"));
@@ -211,6 +260,8 @@ function ensureSocket() {
     const person = data && data.publisher;
     if (data && data.room === ROOM && person) dropSubscription(person.participant_id);
   });
+  socket.on("identity", (data) => identity.update(data));
+  chat.attach(socket);
   return socket;
 }
 
@@ -245,6 +296,7 @@ async function rejoin() {
     if (!current()) return;
     state.participantId = ack.participant_id;
     state.iceServers = ack.ice_servers || [];
+    setInRoom(true);
     const pc = await publish(state.socket, ROOM, state.stream, state.iceServers);
     if (!current()) {
       pc.close();
@@ -306,6 +358,7 @@ function stopTrying(message) {
   sessionStorage.removeItem(REJOIN_KEY);
   clearRetry();
   dropMedia();
+  setInRoom(false);
   setConnection("failed");
   showAlert(ui.error, message);
   ui.joinBtn.hidden = false;
@@ -328,6 +381,7 @@ async function leave() {
   sessionStorage.removeItem(REJOIN_KEY);
   clearRetry();
   dropMedia();
+  setInRoom(false);
   if (state.socket && state.socket.connected) {
     try {
       await request(state.socket, "leave", { room: ROOM }, 5000);
@@ -485,6 +539,7 @@ window.addEventListener("pagehide", () => {
 
 setConnection("idle");
 updateCommissionEmpty();
+if (!HEARING) identity.load();
 announce("hello");
 // A reload in the middle of the attestation comes straight back into the room.
 if (sessionStorage.getItem(REJOIN_KEY) === "1") join();

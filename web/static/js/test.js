@@ -3,12 +3,16 @@
 // Saves go over the socket.io /quiz namespace when it is connected and over
 // HTTP PUT otherwise; both are acknowledged only after the server's commit. Until then
 // an answer waits in the pending queue in localStorage (see savequeue.js).
+//
+// The page tells the learner's video room tab whether it is in view (presence.js): the
+// room tab reports a hidden test tab or an unfocused window to the commission.
 
 import { ApiError, api, errorText, refreshCsrfToken } from "./api.js";
 import { ServerClock } from "./clock.js";
 import { byId, el, replace, showAlert } from "./dom.js";
 import { formLabel, formatClock, formatMinutes, formatPercent, scaleLabel } from "./format.js";
 import { t } from "./i18n.js";
+import { Presence } from "./presence.js";
 import { PendingStore, SaveQueue } from "./savequeue.js";
 
 const root = byId("test-app");
@@ -154,6 +158,10 @@ async function start() {
     }
     if (err instanceof ApiError && err.code === "unauthenticated") {
       location.assign(loginUrl());
+      return;
+    }
+    if (err instanceof ApiError && err.code === "identity_not_confirmed") {
+      showLoadError(t("The commission has not confirmed your identity yet. Go through the identity check in the video room and wait for the confirmation, then open the test again."));
       return;
     }
     showLoadError(errorText(err));
@@ -772,4 +780,6 @@ nodes.dialog.addEventListener("close", () => {
   if (!state.finished && !state.blocked && !state.timeUp) nodes.submitBtn.focus();
 });
 
+// The room of this test (see proctor.access.room_of_test): the room tab listens there.
+new Presence(`test-${testId}`);
 start().catch((err) => showLoadError(errorText(err)));
