@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from datetime import timedelta
-from typing import Any
 
 import av
+import pytest
 
 from proctor.room import MediaRoom
 from recordings.recorder import Recorder
-from recordings.webm import probe
+from recordings.webm import WebmWriter, probe
 from tests.proctor.conftest import Peers
 from tests.proctor.media import digest, is_subsequence, wait_for
 from tests.recordings.conftest import Collected
@@ -104,28 +105,27 @@ async def test_segments_roll_over_on_keyframes_and_on_reconnect(
         assert after.started_at >= before.ended_at - timedelta(milliseconds=100)
 
 
-async def test_the_frame_listener_is_cheap_on_the_event_loop(
-    room: MediaRoom, peers: Peers, recorder: Recorder, collected: Collected
+async def test_muxing_never_runs_on_the_event_loop(
+    room: MediaRoom,
+    peers: Peers,
+    recorder: Recorder,
+    collected: Collected,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The listener only timestamps and queues; muxing runs on the writer thread."""
+    """The frame listener only timestamps and queues: every WebM write happens on the
+    writer thread, none on the loop (its cost is measured in bench/recording_cost.py)."""
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    original = WebmWriter.write
+
+    def spy(self: WebmWriter, kind: str, data: bytes, pts_ms: int, keyframe: bool) -> bool:
+        threads.append(threading.get_ident())
+        return original(self, kind, data, pts_ms, keyframe)
+
+    monkeypatch.setattr(WebmWriter, "write", spy)
     await peers.publish(room, "u7")
-    recording = recorder.recording("test-1", "u7")
-    assert recording is not None
-    spent: list[float] = []
-    original = recording.on_frame
-
-    def timed(frame: Any) -> None:
-        started = time.perf_counter()
-        original(frame)
-        spent.append(time.perf_counter() - started)
-
-    room.add_frame_listener("u7", timed)
-    recording.remove_listener()
-    recording.remove_listener = lambda: None
+    assert recorder.recording("test-1", "u7") is not None
     await asyncio.sleep(2.0)
     await room.leave("u7")
-    assert len(spent) > 100
-    spent.sort()
-    # Median and 99th percentile per frame, generous for a loaded shared machine.
-    assert spent[len(spent) // 2] < 200e-6, spent[len(spent) // 2]
-    assert spent[int(len(spent) * 0.99)] < 5e-3
+    assert len(threads) > 50
+    assert loop_thread not in threads
