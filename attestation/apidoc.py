@@ -71,6 +71,12 @@ def _binary(summary: str, content_type: str) -> dict[str, Any]:
 MEMBER = _obj(user_id=INT, role=STR)
 
 PATHS: dict[str, dict[str, Any]] = {
+    "/api/attestation/calendar": {
+        "get": _op(
+            "Loaded production calendars and the years appeal deadlines may need that are "
+            "missing (staff)"
+        ),
+    },
     "/api/attestation/commissions": {
         "get": _op("Commissions (all for head/admin/auditor, one's own for members)"),
         "post": _op(
@@ -91,8 +97,54 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
     "/api/attestation/commissions/{commission_id}": {"get": _op("A commission with members")},
-    "/api/attestation/groups": {"get": _op("Groups with the number who completed the program")},
+    "/api/attestation/groups": {
+        "get": _op("Groups with the number who completed the program"),
+        "post": _op(
+            "Create a group of a program (head, admin)",
+            body=_obj(program_id=INT, code=STR, title=STR),
+            ok=201,
+            errors=WRITE,
+        ),
+    },
+    "/api/attestation/groups/{group_id}": {
+        "get": _op("A group with its learners and who completed the program (B 2.1)"),
+    },
+    "/api/attestation/groups/{group_id}/learners": {
+        "post": _op(
+            "Enroll a learner by user_id or username (head, admin)",
+            body=_obj(user_id=INT, username=STR),
+            ok=201,
+            errors=WRITE,
+        ),
+    },
+    "/api/attestation/groups/{group_id}/learners/{user_id}": {
+        "put": _op(
+            "Record whether the learner completed the program: admission to final "
+            "attestation follows it (B 2.1; instructor, head, admin)",
+            body=_obj(completed=BOOL),
+            errors=WRITE,
+        ),
+        "delete": _op(
+            "Take a learner out of the group (head, admin); 409 once on an event of it",
+            errors=WRITE,
+        ),
+    },
+    "/api/attestation/events/{event_id}/participants": {
+        "post": _op(
+            "Add a learner who completed the program after scheduling (B 2.1); inside the "
+            "3-day notice period only with override_reason (B 2.7); the invitation is sent",
+            body=_obj(user_id=INT, override_reason=STR),
+            ok=201,
+            errors=WRITE,
+        ),
+    },
     "/api/attestation/staff": {"get": _op("Staff who may sit in commissions")},
+    "/api/attestation/commission-standing": {
+        "get": _op("Whether each commission may sit today and why not (B 3.8, 3.11)")
+    },
+    "/api/attestation/events/{event_id}/referats": {
+        "get": _op("The referats of an event with their learners (B 5.9)")
+    },
     "/api/attestation/events": {
         "get": _op("Attestation events the person may see"),
         "post": _op(
@@ -287,7 +339,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op("Approve or reject an own topic", body=_obj(approve=BOOL), errors=WRITE)
     },
     "/api/attestation/referats/{referat_id}/file": {
-        "post": _multipart("Upload the referat's text")
+        "post": _multipart("Upload the referat's text"),
+        "get": _download("The referat's uploaded text (its learner, reviewers, the event's staff)"),
     },
     "/api/attestation/referats/{referat_id}/review": {
         "post": _op("Review the referat", body=_obj(review=STR), errors=WRITE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from attestation.rules.commission import (
     Seat,
     appeal_composition_problems,
     composition_problems,
+    in_term,
     term_end,
     term_ok,
 )
@@ -173,3 +175,26 @@ async def commissions_of(db: AsyncSession, user: Identity, staff: bool) -> list[
             CommissionMember.user_id == user.user_id
         )
     return list(await db.scalars(query))
+
+
+def standing(
+    commission: Commission, seats: list[Seat], at: datetime, zone: ZoneInfo
+) -> dict[str, Any]:
+    """Whether the commission may sit at ``at``: its composition and its term."""
+    if commission.kind == "appeal":
+        problems = appeal_composition_problems(seats, commission.chair_is_deputy_director)
+    else:
+        problems = composition_problems(seats)
+    day = at.astimezone(zone).date()
+    term = "current"
+    if day < commission.starts_on:
+        term = "not_started"
+    elif not in_term(commission.starts_on, commission.ends_on, at, zone):
+        term = "ended"
+    return {
+        "commission_id": commission.id,
+        "can_sit": not problems and term == "current",
+        "problems": problems,
+        "term": term,
+        "today": day.isoformat(),
+    }

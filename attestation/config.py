@@ -33,7 +33,11 @@ def config_from(settings: Settings) -> AttestationConfig:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"EXAMROOM_TIMEZONE={settings.timezone!r} is not a time zone") from exc
     extra = [Path(settings.calendar_dir)] if settings.calendar_dir else []
-    return AttestationConfig(zone, load_calendars("ru", extra))
+    try:
+        calendar = load_calendars("ru", extra)
+    except ValueError as exc:
+        raise ConfigError(f"EXAMROOM_CALENDAR_DIR: {exc}") from exc
+    return AttestationConfig(zone, calendar)
 
 
 ATTESTATION = web.AppKey("attestation", AttestationConfig)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestation.applications import files_dir, write_durably
 from attestation.errors import RuleBroken, WrongState
-from attestation.events import MANAGERS
+from attestation.events import MANAGERS, visible_event
 from attestation.models import AttestationEvent, Participant, Referat, ReferatTopic
 from attestation.rules.forms import Form
 from proctor.files import file_name, sniff
@@ -182,3 +182,14 @@ def referat_json(referat: Referat) -> dict[str, Any]:
         "review": referat.review,
         "reviewed_at": referat.reviewed_at.isoformat() if referat.reviewed_at else None,
     }
+
+
+async def referat_event(db: AsyncSession, user: Identity, event_id: int) -> AttestationEvent:
+    """The event for its people, and for every reviewer (instructors review referats
+    without a seat in the commission); 404 otherwise."""
+    if user.role in REVIEWERS:
+        event = await db.get(AttestationEvent, event_id)
+        if event is None:
+            raise NotFound(f"event {event_id} does not exist")
+        return event
+    return await visible_event(db, user, event_id)

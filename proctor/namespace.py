@@ -29,7 +29,9 @@ about the commission's streams, which are the only ones they may receive. Chat
 to the side that sent the messages (the learner, or the room's staff).
 Identity checks (:mod:`proctor.identity`) go to the learner and the staff as ``identity``
 {room, learner_id, status, snapshots…}; monitoring events (:mod:`proctor.monitoring`) to
-the staff as ``monitoring`` {id, kind, source, started_at, ended_at…}.
+the staff as ``monitoring`` {id, kind, source, started_at, ended_at…}. Every admitted
+``join`` and every leave of a socket (``left``, ``disconnected``, ``session_ended``) is
+written to the participation log (:mod:`proctor.presence`) with the server time.
 
 Every event re-checks the sender: its login session (every :data:`RECHECK_SECONDS`), its
 membership of the room (the room's access was checked on ``join``), and its part in it.
@@ -43,6 +45,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -72,6 +75,7 @@ from proctor.identity import (
     take_snapshot,
 )
 from proctor.monitoring import MONITOR, event_json
+from proctor.presence import LeaveReason, PresenceAction, record_presence
 from proctor.room import MediaRoom
 from server.access import MAX_INT
 from server.appkeys import CLOCK, ROOMS, ROSTER, SESSIONS, SETTINGS, THUMBNAILS
@@ -201,7 +205,7 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for room_id in roster.rooms_of(sid):
             person = roster.member(room_id, sid)
             try:
-                await self._leave(sid, room_id)
+                await self._leave(sid, room_id, LeaveReason.DISCONNECTED)
             except Exception:
                 log.exception("leaving room %s on disconnect of %s failed", room_id, sid)
             if (
@@ -234,7 +238,7 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if current is None:
                 await self.save_session(sid, {})
                 for room_id in self.app[ROSTER].rooms_of(sid):
-                    await self._leave(sid, room_id)
+                    await self._leave(sid, room_id, LeaveReason.SESSION_ENDED)
                 raise Unauthenticated("the login session has ended; log in again")
             session["checked"] = time.monotonic()
             await self.save_session(sid, session)
@@ -261,6 +265,15 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         now = self.app[CLOCK].now()
         async with self.app[SESSIONS]() as db:
             role = await admit(db, user, room_id, now)
+            record_presence(
+                db,
+                room_id,
+                user.user_id,
+                participant_id(user.user_id),
+                role,
+                PresenceAction.JOIN,
+                now,
+            )
             await db.commit()
         me = self.app[ROSTER].enter(room_id, sid, user, role)
         room = self.app[ROOMS].get(room_id)
@@ -323,7 +336,7 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_leave(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         """Leave the room: stop publishing and receiving through this socket."""
         payload, _me, _room = await self._member(sid, data)
-        await self._leave(sid, _name(payload, "room"))
+        await self._leave(sid, _name(payload, "room"), LeaveReason.LEFT)
         return {"ok": True}
 
     @socket_errors
@@ -536,6 +549,28 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             log.exception("monitoring: %s of user %s in room %s failed", what, user_id, room_id)
 
+    async def _log_leave(
+        self, room_id: str, person: Participant, reason: LeaveReason, at: datetime
+    ) -> None:
+        """Write a leave to the participation log; a failure is logged, never raised."""
+        try:
+            async with self.app[SESSIONS]() as db:
+                record_presence(
+                    db,
+                    room_id,
+                    person.user_id,
+                    person.participant_id,
+                    person.role,
+                    PresenceAction.LEAVE,
+                    at,
+                    reason,
+                )
+                await db.commit()
+        except Exception:
+            log.exception(
+                "logging the leave of %s from room %s failed", person.participant_id, room_id
+            )
+
     # ------------------------------------------------------------ room state
 
     def _publisher(self, room_id: str, payload: dict[str, Any]) -> Participant:
@@ -624,27 +659,36 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if person.role is RoomRole.COMMISSION:
             await self.emit(event, body, room=learners_room(room_id), skip_sid=skip_sid)
 
-    async def _leave(self, sid: str, room_id: str) -> None:
-        """Take the socket out of the room; the last socket of a person ends their media."""
+    async def _leave(self, sid: str, room_id: str, reason: LeaveReason) -> None:
+        """Take the socket out of the room (logged with ``reason``); the last socket of a
+        person ends their media."""
         person = self.app[ROSTER].member(room_id, sid)
         await self.leave_room(sid, staff_room(room_id))
         await self.leave_room(sid, learners_room(room_id))
-        if person is None or self.app[ROSTER].exit(room_id, sid) is None:
-            return
-        rooms = self.app[ROOMS]
-        room = rooms.find(room_id)
-        if room is None:
-            return
-        published = any(p.participant_id == person.participant_id for p in room.publishers())
-        await room.leave(person.participant_id)
-        self.app[THUMBNAILS].forget(room_id, person.participant_id)
-        log.info("%s left room %s", person.participant_id, room_id)
-        if not self.app[ROSTER].participants(room_id):
-            # Checked and forgotten in one step of the loop: no join can slip in between.
-            await rooms.discard(room_id)
-        elif published:
-            await self._announce("publisher_left", room_id, person)
-            await self.broadcast_state(room_id)
+        if person is None or self.app[ROSTER].member(room_id, sid) is None:
+            return  # not in the room, or another leave of this socket took it out
+        last = self.app[ROSTER].exit(room_id, sid)
+        left_at = self.app[CLOCK].now()
+        try:
+            if last is None:
+                return
+            rooms = self.app[ROOMS]
+            room = rooms.find(room_id)
+            if room is None:
+                return
+            published = any(p.participant_id == person.participant_id for p in room.publishers())
+            await room.leave(person.participant_id)
+            self.app[THUMBNAILS].forget(room_id, person.participant_id)
+            log.info("%s left room %s", person.participant_id, room_id)
+            if not self.app[ROSTER].participants(room_id):
+                # Checked and forgotten in one step of the loop: no join can slip in between.
+                await rooms.discard(room_id)
+            elif published:
+                await self._announce("publisher_left", room_id, person)
+                await self.broadcast_state(room_id)
+        finally:
+            # Written after the media is torn down, so no join slips in before that.
+            await self._log_leave(room_id, person, reason, left_at)
 
 
 __all__ = [

@@ -5,9 +5,9 @@ table-driven tests; :func:`run_retention` applies them: it deletes expired recor
 files from the store, marks their manifest rows deleted (the row and its hash stay as
 the record of what existed) and writes one audit entry per deletion; then it deletes the
 rest of an expired session's evidence (chat, shared files, identity snapshots and
-decisions, monitoring events) through the proctor modules that own it, one audit entry
-per kind with its count, and removes the stored files once the rows are gone. A session
-on legal hold (:func:`set_legal_hold`, e.g. an open appeal) loses nothing.
+decisions, monitoring events, the participation log) through the proctor modules that
+own it, one audit entry per kind with its count, and removes the stored files once the
+rows are gone. A session on legal hold (:func:`set_legal_hold`, e.g. an open appeal) loses nothing.
 
 Every server process may run retention at once: a recording is claimed by a conditional
 UPDATE and evidence by its DELETE, and only the process whose statement changed rows
@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from proctor import chat, files, identity, monitoring
+from proctor import chat, files, identity, monitoring, presence
 from proctor.evidence import EvidenceStore
 from recordings.models import RecordingFile, SessionHold
 from recordings.storage import RecordingStore
@@ -128,7 +128,7 @@ async def due_files(
 
 async def session_ends(db: AsyncSession) -> dict[str, datetime]:
     """The end of every session that has evidence: its latest recording, message, shared
-    file, snapshot, identity decision or monitoring event."""
+    file, snapshot, identity decision, monitoring event, or entry or exit of the room."""
     recorded = await db.execute(
         select(RecordingFile.room, func.max(RecordingFile.ended_at)).group_by(RecordingFile.room)
     )
@@ -139,6 +139,7 @@ async def session_ends(db: AsyncSession) -> dict[str, datetime]:
         await files.last_upload_times(db),
         await identity.last_identity_times(db),
         await monitoring.last_event_times(db),
+        await presence.last_presence_times(db),
     ):
         for room, at in times.items():
             ends[room] = max(ends.get(room, at), at)
@@ -169,6 +170,7 @@ async def _delete_evidence(
     counts["snapshots"] = len(snapshot_paths)
     counts["identity_decisions"] = await identity.delete_decisions(db, room)
     counts["monitoring_events"] = await monitoring.delete_events(db, room)
+    counts["room_presence"] = await presence.delete_presence(db, room)
     return counts, file_paths, snapshot_paths
 
 

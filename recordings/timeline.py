@@ -2,11 +2,15 @@
 hold each kind of record (nothing is stored twice).
 
 Items carry the server time at which they happened and their offset in seconds from the
-start of the session's recording (``None`` when nothing was recorded). Joins, reconnects
-and leaves come from the recording segments (a participant's publishing starts and ends
-them); the chat, files, identity snapshots and decisions and monitoring intervals from
-the live rooms' tables; the answers (server time of each save) from the attempts of the
-room's test.
+start of the session's recording (``None`` when nothing was recorded). Joins and leaves
+come from the participation log of the room (:mod:`proctor.presence`: every participant,
+publishing or not, with role and reason, ``source: "room"``); a session from before that
+log had them from the recording segments (a participant's publishing starts and ends them,
+``source: "recording"``), and reconnects always come from the segments. The chat, files,
+identity snapshots and decisions and monitoring intervals come from the live rooms'
+tables; the answers (server time of each save) from the attempts of the room's test.
+Items before the recording started (a join before the camera came on) have a negative
+offset.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from proctor.chat import ChatMessage
 from proctor.files import RoomFile
 from proctor.identity import IdentityCheck, Snapshot, snapshot_url
 from proctor.monitoring import MonitoringEvent
+from proctor.presence import RoomPresence, presence_of
 from quiz.models import AnswerEvent, Attempt
 from recordings.manifest import files_of
 from recordings.models import RecordingFile
@@ -37,20 +42,39 @@ def _item(kind: str, at: datetime, start: datetime | None, **fields: Any) -> dic
     return {"kind": kind, "at": at.isoformat(), "offset": _offset(at, start), **fields}
 
 
-def presence_items(rows: list[RecordingFile], start: datetime | None) -> list[dict[str, Any]]:
-    """Joins, reconnects and leaves from the segments of each participant."""
-    items = []
+def presence_items(
+    rows: list[RecordingFile], start: datetime | None, logged: list[RoomPresence] | None = None
+) -> list[dict[str, Any]]:
+    """Joins and leaves from the room's participation log when it has any (``logged``),
+    else from the segments of each participant; reconnects from the segments."""
+    items = [
+        _item(
+            row.action,
+            row.at,
+            start,
+            source="room",
+            participant=row.participant_id,
+            user_id=row.user_id,
+            role=row.role,
+            reason=row.reason,
+        )
+        for row in logged or ()
+    ]
     by_participant: dict[str, list[RecordingFile]] = {}
     for row in rows:
         by_participant.setdefault(row.participant, []).append(row)
     for participant, segments in by_participant.items():
         for index, row in enumerate(segments):
-            if row.reason in ("start", "reconnect"):
+            if row.reason == "reconnect" or (row.reason == "start" and not logged):
                 kind = "join" if row.reason == "start" else "reconnect"
-                items.append(_item(kind, row.started_at, start, participant=participant))
+                items.append(
+                    _item(kind, row.started_at, start, source="recording", participant=participant)
+                )
             following = segments[index + 1] if index + 1 < len(segments) else None
-            if following is None or following.reason == "start":
-                items.append(_item("leave", row.ended_at, start, participant=participant))
+            if not logged and (following is None or following.reason == "start"):
+                items.append(
+                    _item("leave", row.ended_at, start, source="recording", participant=participant)
+                )
     return items
 
 
@@ -58,7 +82,7 @@ async def timeline(db: AsyncSession, room_id: str) -> dict[str, Any]:
     """The session's videos and its evidence items in time order."""
     rows = await files_of(db, room_id)
     start = min((r.started_at for r in rows), default=None)
-    items = presence_items(rows, start)
+    items = presence_items(rows, start, await presence_of(db, room_id))
     for message in await db.scalars(select(ChatMessage).where(ChatMessage.room == room_id)):
         items.append(
             _item(

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from attestation.api import install as install_attestation
 from attestation.mail.mailer import install_mail
-from attestation.routes import install as install_attestation
 from proctor.access import Roster
 from proctor.bypass import install_decoder_bypass
 from proctor.evidence import EVIDENCE, EvidenceStore, evidence_dir

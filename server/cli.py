@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("action", choices=["verify"])
     _add_setting_flags(aud)
 
+    cal = sub.add_parser(
+        "calendar", help="check production calendars (shipped, calendar_dir and given files)"
+    )
+    cal.add_argument("action", choices=["check"])
+    cal.add_argument("files", nargs="*", type=Path, help="calendar_ru_<year>.json files to check")
+    _add_setting_flags(cal)
+
     ret = sub.add_parser("retention", help="delete recordings whose retention expired")
     ret.add_argument("action", choices=["run"])
     ret.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
@@ -268,6 +275,32 @@ def _audit(settings: Settings) -> int:
     return 0
 
 
+def _calendar(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate calendars, list the years with their working days and warn about the
+    years appeal deadlines may soon need; exit 2 on a broken file, 1 on a missing year."""
+    from datetime import date
+
+    from attestation.rules.calendar import load_calendars, missing_years, read_calendar
+
+    extra = [Path(settings.calendar_dir)] if settings.calendar_dir else []
+    try:
+        calendar = load_calendars("ru", extra)
+        for path in args.files:
+            calendar = calendar.merged(read_calendar(path))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for year in sorted(calendar.years):
+        print(f"{year}: {calendar.working_days_in(year)} working days")
+    missing = missing_years(calendar, date.today())
+    for year in missing:
+        print(
+            f"warning: no production calendar for {year}; appeal deadlines in it cannot be "
+            f"counted: put calendar_ru_{year}.json into EXAMROOM_CALENDAR_DIR"
+        )
+    return 1 if missing else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``examroom`` console script."""
     args = build_parser().parse_args(argv)
@@ -301,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _import(args, settings)
     elif args.command == "audit":
         return _audit(settings)
+    elif args.command == "calendar":
+        return _calendar(args, settings)
     elif args.command == "retention":
         from recordings.commands import retention_command
 

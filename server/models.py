@@ -6,6 +6,7 @@ from proctor.chat import ChatMessage
 from proctor.files import RoomFile
 from proctor.identity import IdentityCheck, Snapshot
 from proctor.monitoring import MonitoringEvent
+from proctor.presence import RoomPresence
 from quiz.models import AnswerEvent, Attempt, AttemptItem, Bank, Option, Question, Quiz, QuizSection
 from recordings.models import RecordingFile, SessionHold
 from server.audit import AuditEntry
@@ -33,6 +34,7 @@ __all__ = [
     "QuizSection",
     "RecordingFile",
     "RoomFile",
+    "RoomPresence",
     "Section",
     "SessionHold",
     "Snapshot",

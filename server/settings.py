@@ -264,9 +264,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "retention_evidence_days",
         int,
         1825,
-        "Days a session's messages, files, snapshots, identity decisions and monitoring "
-        "events are kept after its last record; then retention deletes them (rows and "
-        "stored files) unless the session is on legal hold.",
+        "Days a session's messages, files, snapshots, identity decisions, monitoring "
+        "events and participation log (joins and leaves) are kept after its last record; "
+        "then retention deletes them (rows and stored files) unless the session is on "
+        "legal hold.",
     ),
     SettingSpec(
         "retention_interval_hours",

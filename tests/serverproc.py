@@ -6,7 +6,8 @@ its own data directory, waits until ``/api/openapi.json`` answers and returns a
 stops the process (its whole process group, so ``--workers`` children go too).
 :func:`run_cli` runs one CLI command to completion. Both take the database from
 :func:`db_env` of the test's :class:`~server.settings.Settings`, so a PostgreSQL run passes
-``EXAMROOM_DATABASE_URL`` and ``EXAMROOM_DATABASE_SCHEMA``.
+``EXAMROOM_DATABASE_URL`` and ``EXAMROOM_DATABASE_SCHEMA``. :func:`running_demo` runs the
+demo server of the browser tests (its own SQLite data directory).
 
 Also here: :func:`seed_database` and :func:`database` (the test's database directly, for
 seeding before a server starts and checking after it died), and the real clients of a
@@ -276,6 +277,16 @@ def running_server(
         server.stop()
 
 
+@contextlib.contextmanager
+def running_demo(base: Path, *flags: str, timeout: float = READY_TIMEOUT) -> Iterator[ServerProc]:
+    """``examroom demo`` (logging warnings only) with a fresh data directory
+    ``base/data`` and its log in ``base``, given setting ``flags`` such as
+    ``("--identity-check", "required")``; stopped on the way out (:func:`running_server`)."""
+    args = ("--data-dir", str(base / "data"), "--log-level", "WARNING", *flags)
+    with running_server("demo", {}, base, args=args, timeout=timeout) as server:
+        yield server
+
+
 # ---------------------------------------------------------------- the database directly
 
 
@@ -408,6 +419,7 @@ __all__ = [
     "db_env",
     "free_port",
     "run_cli",
+    "running_demo",
     "running_server",
     "seed_database",
     "start_server",

@@ -67,6 +67,15 @@ class ProductionCalendar:
         """The first working day after ``start``."""
         return self.add_working_days(start, 1)
 
+    def working_days_in(self, year: int) -> int:
+        """How many working days ``year`` has (247 in 2026); :class:`CalendarMissing`
+        when it is not loaded."""
+        day, count = date(year, 1, 1), 0
+        while day.year == year:
+            count += self.is_working_day(day)
+            day += timedelta(days=1)
+        return count
+
     def merged(self, other: ProductionCalendar) -> ProductionCalendar:
         """This calendar with the years of ``other`` added."""
         return ProductionCalendar(
@@ -100,13 +109,29 @@ def parse_calendar(text: str) -> ProductionCalendar:
     return ProductionCalendar(frozenset({year}), frozenset(off), frozenset(working), titles)
 
 
+def read_calendar(path: Path) -> ProductionCalendar:
+    """One calendar file; :class:`ValueError` naming the file for anything wrong in it."""
+    try:
+        return parse_calendar(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a production calendar: {exc}") from exc
+
+
+def missing_years(calendar: ProductionCalendar, today: date, ahead_days: int = 62) -> list[int]:
+    """The years a deadline counted from ``today`` or the next ``ahead_days`` may fall in
+    that have no calendar: the current one, and the next one in the last two months (a
+    hearing filed on 30 December ends in January)."""
+    horizon = today + timedelta(days=ahead_days)
+    return [year for year in range(today.year, horizon.year + 1) if year not in calendar.years]
+
+
 def load_calendars(country: str = "ru", extra_dirs: Iterable[Path] = ()) -> ProductionCalendar:
     """Every year shipped for ``country`` plus those found in ``extra_dirs``; a file in
     an extra directory replaces the shipped one of the same year."""
     by_year: dict[int, ProductionCalendar] = {}
     for directory in (DATA_DIR, *extra_dirs):
         for path in sorted(Path(directory).glob(f"calendar_{country}_*.json")):
-            calendar = parse_calendar(path.read_text(encoding="utf-8"))
+            calendar = read_calendar(path)
             (year,) = calendar.years
             by_year[year] = calendar
     merged = ProductionCalendar(frozenset())

@@ -5,11 +5,7 @@ sees the remote invitation and the decision and files an appeal."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,17 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.conftest import _answers, _free_port
 from tests.e2e.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    HOST,
-    REPO,
     STARTUP_TIMEOUT_S,
     TIMEOUT_MS,
     Server,
     log_in,
 )
+from tests.serverproc import running_demo
 
 pytestmark = pytest.mark.e2e
 MSK = ZoneInfo("Europe/Moscow")
@@ -46,40 +40,8 @@ def demo(tmp_path: Path) -> Iterator[Server]:
     loop must be gone before the asynchronous tests that follow in this package)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed; the e2e tests need the system Chromium")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMROOM_")}
-    command = [
-        sys.executable,
-        "-m",
-        "server.cli",
-        "demo",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "WARNING",
-    ]
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
-    url = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _answers(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the demo server did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield Server(url, log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with running_demo(tmp_path, timeout=STARTUP_TIMEOUT_S) as server:
+        yield Server(server.url, server.log_path)
 
 
 @pytest.fixture

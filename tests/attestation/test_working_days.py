@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from attestation.rules.calendar import CalendarMissing, load_calendars, parse_calendar
+from attestation.config import config_from
+from attestation.rules.calendar import (
+    CalendarMissing,
+    load_calendars,
+    missing_years,
+    parse_calendar,
+    read_calendar,
+)
+from server.errors import ConfigError
+from server.settings import Settings
+from tests.serverproc import run_cli
 
 RU = load_calendars("ru")
 
@@ -86,3 +97,74 @@ def test_a_working_saturday_from_a_transfer_counts(tmp_path: Path) -> None:
 def test_a_calendar_listing_a_day_of_another_year_is_refused() -> None:
     with pytest.raises(ValueError, match="2026"):
         parse_calendar(json.dumps({"year": 2025, "holidays": [{"date": "2026-01-01"}]}))
+
+
+@pytest.mark.parametrize(
+    ("today", "missing"),
+    [
+        (date(2026, 6, 16), []),
+        (date(2026, 10, 30), []),  # the horizon still ends in 2026
+        (date(2026, 11, 1), [2027]),  # from November a deadline may reach next year
+        (date(2026, 12, 30), [2027]),
+        (date(2027, 3, 1), [2027]),
+    ],
+)
+def test_years_missing_for_coming_deadlines(today: date, missing: list[int]) -> None:
+    assert missing_years(RU, today) == missing
+
+
+def test_working_days_of_a_loaded_year_and_none_of_another() -> None:
+    assert RU.working_days_in(2026) == 247
+    with pytest.raises(CalendarMissing):
+        RU.working_days_in(2027)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{", "Expecting"),
+        ('{"holidays": []}', "year"),
+        ('{"year": 2027, "holidays": [{"date": "2027-13-01"}]}', "month"),
+        ('{"year": 2027, "holidays": [{"title": "no date"}]}', "date"),
+        ('{"year": 2027, "holidays": [5]}', "not a production calendar"),
+    ],
+)
+def test_a_broken_calendar_file_is_named_in_the_error(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "calendar_ru_2027.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=reason) as caught:
+        read_calendar(path)
+    assert "calendar_ru_2027.json" in str(caught.value)
+    with pytest.raises(ValueError, match=r"calendar_ru_2027\.json"):
+        load_calendars("ru", [tmp_path])
+
+
+def test_the_calendar_command_checks_files_and_warns_of_missing_years(tmp_path: Path) -> None:
+    good = tmp_path / "calendar_ru_2030.json"
+    good.write_text(json.dumps({"year": 2030, "holidays": [{"date": "2030-01-01"}]}), "utf-8")
+    checked = run_cli(["calendar", "check", str(good)], {"EXAMROOM_DATA_DIR": str(tmp_path)})
+    assert "2026: 247 working days" in checked.stdout
+    assert "2030: 260 working days" in checked.stdout
+    broken = tmp_path / "broken" / "calendar_ru_2031.json"
+    broken.parent.mkdir()
+    broken.write_text("[]", "utf-8")
+    refused = run_cli(["calendar", "check", str(broken)], {"EXAMROOM_DATA_DIR": str(tmp_path)})
+    assert refused.returncode == 2
+    assert "calendar_ru_2031.json" in refused.stderr
+    # The same directory as the server's calendar directory: the check names the file.
+    listed = run_cli(
+        ["calendar", "check"],
+        {"EXAMROOM_DATA_DIR": str(tmp_path), "EXAMROOM_CALENDAR_DIR": str(broken.parent)},
+    )
+    assert listed.returncode == 2
+    assert "calendar_ru_2031.json" in listed.stderr
+
+
+def test_a_broken_calendar_directory_stops_the_start_with_its_file(
+    settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "calendar_ru_2031.json").write_text('{"year": "soon"}', "utf-8")
+    with pytest.raises(ConfigError, match=r"calendar_ru_2031\.json"):
+        config_from(replace(settings, calendar_dir=str(tmp_path)))

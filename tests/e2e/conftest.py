@@ -15,14 +15,7 @@ package need the thread free of it.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,26 +27,11 @@ from tests.e2e.helpers import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
-    HOST,
-    REPO,
     STARTUP_TIMEOUT_S,
     TIMEOUT_MS,
     Server,
 )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/login", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
+from tests.serverproc import running_demo
 
 
 @pytest.fixture(scope="package")
@@ -61,53 +39,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``python -m server.cli demo`` on a free port with a fresh data directory."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed; the e2e tests need the system Chromium")
-    data_dir = tmp_path_factory.mktemp("e2e-data")
-    log_path = data_dir / "server.log"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMROOM_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    command = [
-        sys.executable,
-        "-m",
-        "server.cli",
-        "demo",
-        "--data-dir",
-        str(data_dir),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--sweep-seconds",
-        "0.5",
-        "--log-level",
-        "WARNING",
-    ]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
-    url = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _answers(url):
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"the demo server exited with {proc.returncode}:\n{log_path.read_text()}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(f"the demo server did not answer in time:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield Server(url, log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    base = tmp_path_factory.mktemp("e2e-data")
+    with running_demo(base, "--sweep-seconds", "0.5", timeout=STARTUP_TIMEOUT_S) as demo:
+        yield Server(demo.url, demo.log_path)
     # Keep the server's log with the other artifacts: it explains a failing run.
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "e2e-server.log").write_bytes(log_path.read_bytes())
+    (ARTIFACTS / "e2e-server.log").write_bytes(demo.log_path.read_bytes())
 
 
 @pytest.fixture(scope="package")
@@ -136,37 +73,51 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture
-def context(
-    browser: Browser, server: Server, request: pytest.FixtureRequest
-) -> Iterator[BrowserContext]:
-    """A fresh browser context: own cookies, localStorage and sessionStorage."""
-    ctx = browser.new_context(
-        base_url=server.url,
-        viewport={"width": 1280, "height": 860},
-        locale="ru-RU",
-        timezone_id="Europe/Moscow",
-    )
-    ctx.set_default_timeout(TIMEOUT_MS)
+def open_context(
+    browser: Browser, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., BrowserContext]]:
+    """``open_context(base_url, **options)`` → a fresh browser context (own cookies,
+    localStorage and sessionStorage) in Russian on Moscow time. Script errors and CSP
+    violations in its pages fail the test; a failed test leaves each page as
+    ``test-artifacts/FAILED-<test>-<n>.png``. The contexts are closed after the test."""
+    made: list[BrowserContext] = []
     errors: list[str] = []
-    ctx.on("weberror", lambda error: errors.append(str(error.error)))
-    # The pages run under a strict CSP (no inline scripts or styles): a violation is a bug.
-    ctx.on(
-        "console",
-        lambda message: (
-            errors.append(message.text)
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    yield ctx
+
+    def make(base_url: str, **options: Any) -> BrowserContext:
+        ctx = browser.new_context(
+            base_url=base_url, locale="ru-RU", timezone_id="Europe/Moscow", **options
+        )
+        ctx.set_default_timeout(TIMEOUT_MS)
+        ctx.on("weberror", lambda error: errors.append(str(error.error)))
+        # The pages run under a strict CSP (no inline scripts or styles): a violation is a bug.
+        ctx.on(
+            "console",
+            lambda message: (
+                errors.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        made.append(ctx)
+        return ctx
+
+    yield make
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
-        for index, page in enumerate(ctx.pages):
+        pages = [page for ctx in made for page in ctx.pages]
+        for index, page in enumerate(pages):
             page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}-{index}.png"), full_page=True)
-    ctx.close()
+    for ctx in made:
+        ctx.close()
     assert not errors, f"script errors or CSP violations in the pages: {errors}"
+
+
+@pytest.fixture
+def context(open_context: Callable[..., BrowserContext], server: Server) -> BrowserContext:
+    """A fresh browser context of the package's server."""
+    return open_context(server.url, viewport={"width": 1280, "height": 860})
 
 
 @pytest.fixture

@@ -17,21 +17,16 @@ and end; a manual flag appears there too.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.helpers import ARTIFACTS, HOST, REPO, STARTUP_TIMEOUT_S, TIMEOUT_MS, Server, log_in
+from tests.e2e.helpers import ARTIFACTS, STARTUP_TIMEOUT_S, Server, log_in
+from tests.serverproc import running_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -54,112 +49,37 @@ SET_HIDDEN = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/login", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def gated_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The demo server with ``--identity-check required`` (after the package's server, so
     a missing Chromium skips this one too)."""
-    data_dir = tmp_path_factory.mktemp("e2e-gated")
-    log_path = data_dir / "server.log"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMROOM_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    command = [
-        sys.executable,
-        "-m",
-        "server.cli",
-        "demo",
-        "--data-dir",
-        str(data_dir),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--identity-check",
-        "required",
-        "--log-level",
-        "WARNING",
-    ]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
-    url = f"http://{HOST}:{port}"
+    base = tmp_path_factory.mktemp("e2e-gated")
+    log_path: Path | None = None
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _answers(url):
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer in time:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield Server(url, log_path)
+        with running_demo(base, "--identity-check", "required", timeout=STARTUP_TIMEOUT_S) as demo:
+            log_path = demo.log_path
+            yield Server(demo.url, demo.log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "e2e-gated-server.log").write_bytes(log_path.read_bytes())
+        if log_path is not None:
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "e2e-gated-server.log").write_bytes(log_path.read_bytes())
 
 
 @pytest.fixture
 def new_context(
-    browser: Browser, gated_server: Server, request: pytest.FixtureRequest
-) -> Iterator[Callable[[], BrowserContext]]:
-    """Browser contexts with the fake devices allowed; script errors and CSP violations
-    fail the test, and a failure leaves a screenshot of every page."""
-    made: list[BrowserContext] = []
-    errors: list[str] = []
+    open_context: Callable[..., BrowserContext], gated_server: Server
+) -> Callable[[], BrowserContext]:
+    """Browser contexts of the gated server with the fake devices allowed (the checks of
+    :func:`tests.e2e.conftest.open_context` apply)."""
 
     def make() -> BrowserContext:
-        ctx = browser.new_context(
-            base_url=gated_server.url,
-            viewport={"width": 1280, "height": 900},
-            locale="ru-RU",
-            timezone_id="Europe/Moscow",
-            accept_downloads=True,
+        ctx = open_context(
+            gated_server.url, viewport={"width": 1280, "height": 900}, accept_downloads=True
         )
-        ctx.set_default_timeout(TIMEOUT_MS)
         ctx.grant_permissions(["camera", "microphone"], origin=gated_server.url)
-        ctx.on("weberror", lambda error: errors.append(str(error.error)))
-        ctx.on(
-            "console",
-            lambda message: (
-                errors.append(message.text)
-                if message.type == "error" and "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        made.append(ctx)
         return ctx
 
-    yield make
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.name)
-        pages = [page for ctx in made for page in ctx.pages]
-        for index, page in enumerate(pages):
-            page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}-{index}.png"), full_page=True)
-    for ctx in made:
-        ctx.close()
-    assert not errors, f"script errors or CSP violations in the pages: {errors}"
+    return make
 
 
 def _capture(learner: Page, kind: str) -> None:

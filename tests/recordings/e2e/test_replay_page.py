@@ -108,7 +108,8 @@ def test_recording_of_the_fake_camera_is_replayed_and_seeks_to_an_event(
     flag = auditor.locator('.timeline-item[data-kind="monitoring"]')
     expect(flag).to_have_count(1)
     offset = float(flag.get_attribute("data-offset") or "nan")
-    leave = auditor.locator('.timeline-item[data-kind="leave"]').first
+    # The learner leaves last (the commission's watcher left right after flagging).
+    leave = auditor.locator('.timeline-item[data-kind="leave"]').last
     end = float(leave.get_attribute("data-offset") or "nan")
     assert 2.0 < offset < end - 1.0, (offset, end)
     video = auditor.locator("video").first

@@ -230,16 +230,54 @@ async function showProtocol(event) {
   }
 }
 
+// Managers add a learner who completed the program after scheduling (B 2.1, 2.7).
+async function fillAddLearner(event) {
+  const form = document.getElementById("add-learner-form");
+  if (!form) return;
+  const group = await api("GET", `/api/attestation/groups/${root.dataset.groupId}`);
+  const onEvent = new Set(event.learners.map((l) => l.user_id));
+  const candidates = group.learners.filter((l) => l.completed && !onEvent.has(l.id));
+  replace(
+    byId("add-learner"),
+    candidates.map((l) => el("option", { value: String(l.id), text: l.full_name || l.username })),
+  );
+  form.querySelector("button[type=submit]").disabled = !candidates.length;
+}
+
 async function load() {
   const event = await api("GET", base);
   facts(event);
   presenceForm(event);
   learnersTable(event);
+  await fillAddLearner(event);
   if (seat && ORAL_FORMS.has(event.form)) await Promise.all(event.learners.map(fillOral));
   await showProtocol(event);
 }
 
 function wire() {
+  const add = document.getElementById("add-learner-form");
+  if (add) {
+    add.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const result = byId("add-learner-result");
+      const body = { user_id: Number(add.user_id.value), override_reason: add.override_reason.value };
+      try {
+        await api("POST", `${base}/participants`, { json: body });
+        replace(result, el("p", { className: "alert alert-success", text: t("The learner is added and invited.") }));
+        byId("add-learner-reason-field").hidden = true;
+        add.reset();
+        await load();
+      } catch (err) {
+        if (err.body && err.body.rule === "B2.7-notice-3d") {
+          byId("add-learner-reason-field").hidden = false;
+          replace(result, el("p", { className: "alert alert-error", text: t("The event is inside the 3-day notice period. Give a reason to add the learner anyway.") }));
+          byId("add-learner-reason").focus();
+        } else {
+          replace(result, el("p", { className: "alert alert-error", text: errorText(err) }));
+        }
+      }
+    });
+  }
   const presence = document.getElementById("presence-form");
   if (presence) {
     presence.addEventListener("submit", async (e) => {

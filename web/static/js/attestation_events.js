@@ -243,9 +243,21 @@ for (const form of document.querySelectorAll("#event-form, #commission-form")) {
   form.addEventListener("submit", (e) => e.preventDefault());
 }
 
+// Appeal deadlines count working days of a production calendar loaded per year: warn
+// before a deadline falls into a year that has none.
+async function warnCalendar() {
+  const info = await api("GET", "/api/attestation/calendar");
+  if (!info.missing.length) return;
+  const text = t("No production calendar for {years}: appeal deadlines in those years cannot be counted. Put calendar_ru_<year>.json into the calendar directory (EXAMROOM_CALENDAR_DIR).", {
+    years: info.missing.join(", "),
+  });
+  root.prepend(el("p", { id: "calendar-warning", className: "alert alert-warning", text }));
+}
+
 async function main() {
   try {
     await loadEvents();
+    await warnCalendar();
     const commissions = await loadCommissions();
     await loadHearings();
     if (register) await loadIssued();

@@ -5,6 +5,10 @@
 // A learner chosen in the grid ("Choose") gets the panels below it: their identity check
 // (review.js), the chat with them (chat.js) and manual flags; the room's monitoring
 // events (events.js) are listed live for every learner.
+//
+// An appeal hearing's room (data-hearing) has no test: no identity check, no monitoring
+// events and no flags. The appellant is in the grid of learners, the appeal commission's
+// other members in a grid of their own, and the chat is with the appellant.
 
 import { RoomChat } from "./chat.js";
 import { byId, el, replace, showAlert } from "./dom.js";
@@ -31,6 +35,7 @@ const ROOM = root.dataset.room;
 const THUMBNAIL_MS = 3000;
 // Support watches and writes, but only the commission captures, decides and flags.
 const COMMISSION = root.dataset.role !== "support";
+const HEARING = root.dataset.hearing === "1";
 
 const ui = {
   localVideo: byId("local-video"),
@@ -42,6 +47,7 @@ const ui = {
   connection: byId("connection"),
   connectionText: byId("connection-text"),
   grid: byId("learner-grid"),
+  memberGrid: document.getElementById("member-grid"), // a hearing's only
   empty: byId("learners-empty"),
   count: byId("learner-count"),
   staffList: byId("staff-list"),
@@ -92,18 +98,23 @@ function nameOf(userId) {
   return state.names.get(userId) || t("user {id}", { id: userId });
 }
 
-const review = new IdentityReview({
-  room: ROOM,
-  container: ui.review,
-  socket: roomSocket,
-  nameOf,
-  canDecide: COMMISSION,
-  onChange: (learnerId, check) => {
-    if (check.name && !state.names.has(learnerId)) state.names.set(learnerId, check.name);
-    for (const tile of state.tiles.values()) if (tile.info.user_id === learnerId) showIdentity(tile);
-  },
-});
-const events = new EventList({ room: ROOM, container: ui.events, socket: roomSocket, nameOf, canFlag: COMMISSION });
+// A hearing has neither panel: nothing about identity or the test is loaded or sent.
+ui.review.hidden = HEARING;
+ui.events.hidden = HEARING;
+const review = HEARING
+  ? null
+  : new IdentityReview({
+      room: ROOM,
+      container: ui.review,
+      socket: roomSocket,
+      nameOf,
+      canDecide: COMMISSION,
+      onChange: (learnerId, check) => {
+        if (check.name && !state.names.has(learnerId)) state.names.set(learnerId, check.name);
+        for (const tile of state.tiles.values()) if (tile.info.user_id === learnerId) showIdentity(tile);
+      },
+    });
+const events = HEARING ? null : new EventList({ room: ROOM, container: ui.events, socket: roomSocket, nameOf, canFlag: COMMISSION });
 const chat = new RoomChat({ room: ROOM, side: "staff", socket: roomSocket, container: ui.chat });
 chat.onIncoming = (message) => {
   if (state.selected && state.selected.user_id === message.learner && !document.hidden) return;
@@ -272,8 +283,10 @@ function connect() {
       closeLiveConnection();
     }
   });
-  socket.on("identity", (data) => review.update(data));
-  socket.on("monitoring", (data) => events.upsert(data));
+  if (!HEARING) {
+    socket.on("identity", (data) => review.update(data));
+    socket.on("monitoring", (data) => events.upsert(data));
+  }
   chat.attach(socket);
   socket.on("publisher_joined", (data) => {
     const person = data && data.publisher;
@@ -297,7 +310,7 @@ async function rejoin() {
     state.participantId = ack.participant_id;
     state.iceServers = ack.ice_servers || [];
     showPublishers(ack.publishers || []);
-    Promise.all([review.load(), events.load()]).then(() => events.refreshNames());
+    if (!HEARING) Promise.all([review.load(), events.load()]).then(() => events.refreshNames());
     if (state.selected) chat.open(state.selected.user_id);
     if (state.yielded) setConnection("joined", t("In the room; your camera is sent from another tab"));
     else setConnection("joined", state.stream ? t("Connecting to the room…") : CONNECTION_TEXT.joined);
@@ -354,7 +367,8 @@ function stateBadges(info) {
   ];
 }
 
-function makeTile(info) {
+/** A tile of the grid; a member's tile (a hearing's other members) is only watched. */
+function makeTile(info, member = false) {
   const img = el("img", { className: "thumb", alt: t("Camera of {name}", { name: info.name }), hidden: true, attrs: { width: "320", height: "240" } });
   const placeholder = el("span", { className: "thumb-placeholder", text: t("No picture yet") });
   const name = el("span", { className: "tile-name", text: info.name });
@@ -377,19 +391,28 @@ function makeTile(info) {
     type: "button",
     className: "button small tile-choose",
     text: t("Choose"),
-    attrs: { "aria-pressed": "false", "aria-label": t("Choose {name}: identity check, messages, flags", { name: info.name }) },
+    hidden: member,
+    attrs: {
+      "aria-pressed": "false",
+      "aria-label": HEARING ? t("Messages with {name}", { name: info.name }) : t("Choose {name}: identity check, messages, flags", { name: info.name }),
+    },
     on: { click: () => selectLearner(info.participant_id) },
   });
+  if (member) identity.hidden = true;
   const item = el(
     "li",
-    { className: "learner-tile", dataset: { participant: info.participant_id } },
+    { className: member ? "learner-tile member-tile" : "learner-tile", dataset: { participant: info.participant_id } },
     button,
     el("p", { className: "tile-extra" }, identity, unread, choose),
   );
-  return { item, button, img, placeholder, name, states, info, identity, unread, choose, url: null, loading: false, lastOk: 0 };
+  return { item, button, img, placeholder, name, states, info, identity, unread, choose, member, url: null, loading: false, lastOk: 0 };
 }
 
 function showIdentity(tile) {
+  if (!review) {
+    tile.identity.hidden = true;
+    return;
+  }
   const status = review.statusOf(tile.info.user_id);
   tile.item.dataset.identity = status;
   tile.identity.textContent = statusLabel(status);
@@ -418,29 +441,37 @@ function selectLearner(id) {
   state.unread.delete(learner.user_id);
   showUnread(tile);
   ui.chatWith.textContent = t("Messages with {name}", { name: learner.name });
-  review.select(learner);
-  events.select(learner);
+  if (review) review.select(learner);
+  if (events) events.select(learner);
   if (changed && roomSocket()) chat.open(learner.user_id);
-  ui.review.scrollIntoView({ block: "nearest" });
+  (HEARING ? ui.chat : ui.review).scrollIntoView({ block: "nearest" });
+}
+
+/** Whether a publisher has a tile among the members (a hearing's other members). */
+function isMember(info) {
+  return HEARING && ui.memberGrid !== null && info.role === "commission" && info.participant_id !== state.participantId;
 }
 
 function showPublishers(publishers) {
-  const learners = publishers.filter((p) => p.role === "learner");
+  const shown = publishers.filter((p) => p.role === "learner" || isMember(p));
   const seen = new Set();
-  for (const info of learners) {
+  for (const info of shown) {
     seen.add(info.participant_id);
     let tile = state.tiles.get(info.participant_id);
     if (!tile) {
-      tile = makeTile(info);
+      const member = isMember(info);
+      tile = makeTile(info, member);
       state.tiles.set(info.participant_id, tile);
-      ui.grid.append(tile.item);
+      (member ? ui.memberGrid : ui.grid).append(tile.item);
       refreshThumbnail(tile);
     }
     tile.info = info;
     tile.name.textContent = info.name;
     state.names.set(info.user_id, info.name);
-    showIdentity(tile);
-    showUnread(tile);
+    if (!tile.member) {
+      showIdentity(tile);
+      showUnread(tile);
+    }
     replace(tile.states, ...stateBadges(info));
     tile.item.dataset.connection = info.connection || "";
     tile.item.dataset.video = info.video_live ? "live" : "lost";
@@ -448,10 +479,9 @@ function showPublishers(publishers) {
     if (state.live && state.live.id === info.participant_id) replace(ui.liveStates, ...stateBadges(info));
   }
   for (const id of [...state.tiles.keys()]) if (!seen.has(id)) removeTile(id);
-  ui.count.textContent = String(state.tiles.size);
-  ui.empty.hidden = state.tiles.size > 0;
+  showCount();
   for (const person of publishers) state.names.set(person.user_id, person.name);
-  const staff = publishers.filter((p) => p.role !== "learner" && p.participant_id !== state.participantId).map((p) => p.name);
+  const staff = publishers.filter((p) => p.role !== "learner" && p.participant_id !== state.participantId && !isMember(p)).map((p) => p.name);
   ui.staffList.textContent = staff.length ? t("Also on camera: {names}", { names: staff.join(", ") }) : "";
 }
 
@@ -461,8 +491,15 @@ function removeTile(id) {
   state.tiles.delete(id);
   if (tile.url) URL.revokeObjectURL(tile.url);
   tile.item.remove();
-  ui.count.textContent = String(state.tiles.size);
-  ui.empty.hidden = state.tiles.size > 0;
+  showCount();
+}
+
+/** The number of learners in the grid (members' tiles are not counted). */
+function showCount() {
+  let learners = 0;
+  for (const tile of state.tiles.values()) if (!tile.member) learners += 1;
+  ui.count.textContent = String(learners);
+  ui.empty.hidden = learners > 0;
 }
 
 /** Fetch the learner's latest thumbnail (never from a cache) and show it when it loads. */

@@ -17,11 +17,20 @@ function fmt(seconds) {
   return `${m}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// Why a participant left the room (the participation log's reasons).
+const LEAVE_REASONS = {
+  left: () => t("left the room themselves"),
+  disconnected: () => t("the connection was lost"),
+  session_ended: () => t("the login session ended"),
+};
+
 function describe(item) {
+  const fromLog = item.source === "room";
+  const reason = LEAVE_REASONS[item.reason];
   switch (item.kind) {
-    case "join": return t("{who} joined", { who: item.participant });
+    case "join": return fromLog ? t("{who} entered the room", { who: item.participant }) : t("{who} joined", { who: item.participant });
     case "reconnect": return t("{who} reconnected", { who: item.participant });
-    case "leave": return t("{who} left", { who: item.participant });
+    case "leave": return fromLog ? t("{who} left the room", { who: item.participant }) + (reason ? ` (${reason()})` : "") : t("{who} left", { who: item.participant });
     case "chat": return t("Message: {text}", { text: item.text });
     case "file": return t("File: {name}", { name: item.name });
     case "snapshot": return t("Snapshot: {kind}", { kind: kindLabel(item.snapshot) });
