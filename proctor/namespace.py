@@ -48,7 +48,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import socketio
 from aiohttp import web
 from aiortc import RTCSessionDescription
 
@@ -80,13 +79,12 @@ from proctor.room import MediaRoom
 from server.access import MAX_INT
 from server.appkeys import CLOCK, ROOMS, ROSTER, SESSIONS, SETTINGS, THUMBNAILS
 from server.errors import BadRequest, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
-from server.realtime import identity_from_environ, socket_errors
+from server.realtime import UserNamespace, socket_errors
 from server.sessions import Identity, identify_hash
 
 log = logging.getLogger(__name__)
 
 PROCTOR_NS = "/proctor"
-RECHECK_SECONDS = 15.0
 STATE_SECONDS = 2.0
 #: Sustained events per second one socket may send, and the burst it may save up.
 EVENT_RATE = 20.0
@@ -179,24 +177,30 @@ def _age(at: float | None, now: float) -> float | None:
     return None if at is None else round(max(0.0, now - at), 2)
 
 
-class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class ProctorNamespace(UserNamespace):
     """Learners, commission and support in live rooms: join, publish, subscribe, leave."""
 
     def __init__(self, app: web.Application) -> None:
-        super().__init__(PROCTOR_NS)
-        self.app = app
+        super().__init__(PROCTOR_NS, app)
         self._budgets: dict[str, EventBudget] = {}
         self._capturing: set[str] = set()
 
     # ------------------------------------------------------------ connection
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        """Accept only logged-in users (the session cookie of the handshake)."""
-        user = await identity_from_environ(self.app, environ)
-        if user is None:
-            raise socketio.exceptions.ConnectionRefusedError("unauthenticated")
+    async def identify(self, hashed: str) -> Identity | None:
+        """The login session, looked up in the database itself (not the session cache):
+        room access follows a logout at once."""
+        async with self.app[SESSIONS]() as db:
+            return await identify_hash(db, hashed, self.app[CLOCK].now())
+
+    async def connected(self, sid: str, user: Identity) -> None:
+        """Give the socket its event budget."""
         self._budgets[sid] = EventBudget(EVENT_RATE, EVENT_BURST)
-        await self.save_session(sid, {"user": user, "checked": time.monotonic()})
+
+    async def session_ended(self, sid: str) -> None:
+        """Leave every room of a socket whose login session ended."""
+        for room_id in self.app[ROSTER].rooms_of(sid):
+            await self._leave(sid, room_id, LeaveReason.SESSION_ENDED)
 
     async def on_disconnect(self, sid: str, *_reason: Any) -> None:
         """Leave every room the socket was in; a learner's stream ends with their last socket."""
@@ -226,23 +230,9 @@ class ProctorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
 
     async def _user(self, sid: str) -> Identity:
-        """The socket's identity, its login session re-checked every little while."""
+        """The socket's identity, the event charged to its budget first."""
         self._spend(sid)
-        session = await self.get_session(sid)
-        user: Identity | None = session.get("user")
-        if user is None:
-            raise Unauthenticated("log in first")
-        if time.monotonic() - session.get("checked", 0.0) > RECHECK_SECONDS:
-            async with self.app[SESSIONS]() as db:
-                current = await identify_hash(db, user.token_hash, self.app[CLOCK].now())
-            if current is None:
-                await self.save_session(sid, {})
-                for room_id in self.app[ROSTER].rooms_of(sid):
-                    await self._leave(sid, room_id, LeaveReason.SESSION_ENDED)
-                raise Unauthenticated("the login session has ended; log in again")
-            session["checked"] = time.monotonic()
-            await self.save_session(sid, session)
-        return user
+        return await self.current_user(sid)
 
     async def _member(self, sid: str, data: Any) -> tuple[dict[str, Any], Participant, MediaRoom]:
         """The event's payload, the sender's place in its room, and the room's media."""

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from typing import Any
 
-import socketio
 from aiohttp import web
 
 from quiz.attempts import attempt_state_sqlite, may_read
@@ -15,14 +13,11 @@ from quiz.models import Attempt
 from quiz.routes import attempt_room
 from server.appkeys import CLOCK, JOURNAL, SESSIONS
 from server.database import WRITER
-from server.errors import BadRequest, Invalid, NotFound, Unauthenticated
-from server.realtime import session_token, socket_errors
-from server.sessions import SESSION_CACHE, Identity, token_hash
+from server.errors import BadRequest, Invalid, NotFound
+from server.realtime import UserNamespace, socket_errors
 from server.users import Role
 
 log = logging.getLogger(__name__)
-
-RECHECK_SECONDS = 15.0
 
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 
@@ -44,55 +39,17 @@ def _payload(data: Any) -> dict[str, Any]:
     return data
 
 
-class QuizNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class QuizNamespace(UserNamespace):
     """Learners' test pages: join an attempt's room, sync the clock, save answers."""
 
     def __init__(self, app: web.Application) -> None:
-        super().__init__("/quiz")
-        self.app = app
-
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool | None:
-        """Accept only logged-in users (the session cookie of the handshake)."""
-        token = session_token(environ.get("HTTP_COOKIE", ""))
-        user = None
-        if token and len(token) <= 100:
-            user = await self._identify(token_hash(token))
-        if user is None:
-            raise socketio.exceptions.ConnectionRefusedError("unauthenticated")
-        try:
-            await self.save_session(sid, {"user": user, "checked": time.monotonic()})
-        except KeyError:
-            # The client left while its session was looked up: nothing to accept.
-            log.debug("socket %s disconnected during its handshake", sid)
-            return False
-        return None
-
-    async def _identify(self, hashed: str) -> Identity | None:
-        return await self.app[SESSION_CACHE].identify(
-            self.app[SESSIONS], hashed, self.app[CLOCK].now(), self.app.get(WRITER)
-        )
-
-    async def _user(self, sid: str) -> Identity:
-        """The socket's identity; the login session is re-checked every little while so a
-        socket opened before a logout or an expiry stops acting for the user soon after."""
-        session = await self.get_session(sid)
-        user: Identity | None = session.get("user")
-        if user is None:
-            raise Unauthenticated("log in first")
-        if time.monotonic() - session.get("checked", 0.0) > RECHECK_SECONDS:
-            current = await self._identify(user.token_hash)
-            if current is None:
-                await self.save_session(sid, {})
-                raise Unauthenticated("the login session has ended; log in again")
-            session["checked"] = time.monotonic()
-            await self.save_session(sid, session)
-        return user
+        super().__init__("/quiz", app)
 
     @socket_errors
     async def on_join(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         """Enter an attempt's room to be told of takeovers and submission."""
         payload = _payload(data)
-        user = await self._user(sid)
+        user = await self.current_user(sid)
         attempt_id = _int(payload, "attempt_id") or 0
         writer = self.app.get(WRITER)
         if writer is not None:  # SQLite: a read in the writer's next batch, no pooled connection
@@ -117,14 +74,14 @@ class QuizNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     @socket_errors
     async def on_sync(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         """The server's time, for re-syncing the page's timer."""
-        await self._user(sid)
+        await self.current_user(sid)
         return {"server_time": self.app[CLOCK].now().isoformat()}
 
     @socket_errors
     async def on_save(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         """Save one answer; the ack comes after the commit."""
         payload = _payload(data)
-        user = await self._user(sid)
+        user = await self.current_user(sid)
         if user.role != Role.LEARNER:
             raise Invalid("only learners answer")
         if "option_id" not in payload:

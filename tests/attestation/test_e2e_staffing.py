@@ -89,7 +89,10 @@ async def _own_topic(learner: Page, event_id: int) -> None:
 
 
 async def _approve(head: Page, event_id: int, learner_id: int) -> None:
-    await head.goto(f"/attestation/events/{event_id}/referats")
+    # The sitting's page of a referat event leads to its referats.
+    await head.goto(f"/attestation/events/{event_id}")
+    await head.locator("#referats-link").click()
+    await head.wait_for_url(f"**/attestation/events/{event_id}/referats")
     await expect(head.locator("#attestation-referats")).to_have_attribute("data-ready", "1")
     await expect(head.locator("#defence-limit")).to_contain_text("15 минут")
     card = head.locator(f'.referat-card[data-learner-id="{learner_id}"]')

@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 import proctor.namespace
+import server.realtime
 from proctor.access import room_of_test
 from proctor.presence import (
     LeaveReason,
@@ -159,7 +160,7 @@ async def test_every_socket_of_a_person_is_logged(
 async def test_an_ended_login_session_logs_the_leave(
     client: TestClient[Any, Any], seed: Seed, sockets: Sockets, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(proctor.namespace, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(server.realtime, "RECHECK_SECONDS", 0.0)
     room = room_of_test(seed.test_id)
     api = await sockets.api("learner1")
     sio = await sockets.socket(api)

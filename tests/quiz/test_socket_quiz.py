@@ -285,9 +285,9 @@ async def test_sweeper_submits_at_the_deadline_and_tells_the_tab(
 async def test_a_socket_stops_acting_after_logout(
     seed: Seed, clients: Clients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import quiz.namespace
+    import server.realtime
 
-    monkeypatch.setattr(quiz.namespace, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(server.realtime, "RECHECK_SECONDS", 0.0)
     learner = await clients("learner1")
     status, attempt = await start(learner, seed.test_id)
     assert status == 201, attempt

@@ -39,6 +39,11 @@ function facts(event) {
     items.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]),
   );
   byId("event-title").textContent = event.title;
+  if (event.form === "referat" && !document.getElementById("referats-link")) {
+    byId("event-facts").after(
+      el("p", { className: "actions" }, el("a", { id: "referats-link", className: "button", href: `/attestation/events/${event.id}/referats`, text: t("Learners' referats") })),
+    );
+  }
 }
 
 function presenceForm(event) {
