@@ -55,6 +55,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.sio_wire import WireSocket  # noqa: E402
+
 SESSION_COOKIE = "examroom_session"
 LUA_SCRIPT = Path(__file__).resolve().parent / "save.lua"
 T_START = time.monotonic()
@@ -96,6 +98,31 @@ class Learner:
     lease: str = ""
 
 
+class OfficialSocket:
+    """``socketio.AsyncClient`` behind the :class:`WireSocket` interface (for comparison)."""
+
+    def __init__(self, http: aiohttp.ClientSession, cookie: str) -> None:
+        self.client = socketio.AsyncClient(
+            reconnection=False,
+            handle_sigint=False,
+            http_session=http,
+            websocket_extra_options={"headers": {"Cookie": f"{SESSION_COOKIE}={cookie}"}},
+        )
+
+    async def connect(
+        self, _session: aiohttp.ClientSession, base: str, _cookie: str, within: float
+    ) -> None:
+        await self.client.connect(
+            base, transports=["websocket"], namespaces=["/quiz"], wait_timeout=within
+        )
+
+    async def call(self, event: str, data: Any, within: float) -> Any:
+        return await self.client.call(event, data, namespace="/quiz", timeout=within)
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+
+
 @dataclass
 class Config:
     port: int
@@ -107,6 +134,7 @@ class Config:
     conn_limit: int
     timeout: float
     seed: int
+    sio_client: str = "wire"
 
 
 @dataclass
@@ -120,6 +148,8 @@ class Results:
     sio_connect: list[float] = field(default_factory=list)
     save_http: list[float] = field(default_factory=list)
     save_sio: list[float] = field(default_factory=list)
+    #: (seconds after the synchronized start at which a save was sent, its latency)
+    save_timeline: list[tuple[float, float]] = field(default_factory=list)
     submit: list[float] = field(default_factory=list)
     acks: list[tuple[int, int, int]] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
@@ -138,6 +168,7 @@ class Generator:
         self.base = f"http://127.0.0.1:{cfg.port}"
         self.res = Results()
         self.rng = random.Random(cfg.seed)
+        self.t0 = 0.0  # the loop's time of the synchronized start
 
     def error(self, kind: str, detail: str = "") -> None:
         self.res.errors[kind] += 1
@@ -245,6 +276,7 @@ class Generator:
         """Start at t0 + offset, answer every question, submit; returns the measurements."""
         loop = asyncio.get_running_loop()
         base = loop.time() + (t0_wall - time.time())
+        self.t0 = base
         flows = [self._flow(lr, base + lr.offset) for lr in self.learners if lr.cookie]
         cpu = time.process_time()
         await self.bounded("answers", flows, deadline_wall)
@@ -288,36 +320,30 @@ class Generator:
         finally:
             if sio is not None:
                 try:
-                    await sio.disconnect()
+                    await sio.close()
                 except Exception as exc:
                     self.error(f"sio_disconnect:{type(exc).__name__}", str(exc))
 
     async def _sio_open(self, learner: Learner) -> Any:
         """A socket.io client on /quiz (websocket transport) that joined the attempt."""
-        sio = socketio.AsyncClient(
-            reconnection=False,
-            handle_sigint=False,
-            http_session=self.ws_http,
-            websocket_extra_options={"headers": {"Cookie": f"{SESSION_COOKIE}={learner.cookie}"}},
-        )
+        if self.cfg.sio_client == "wire":
+            sio: Any = WireSocket("/quiz")
+        else:
+            sio = OfficialSocket(self.ws_http, learner.cookie)
         started = time.perf_counter()
         try:
             await sio.connect(
-                self.base,
-                transports=["websocket"],
-                namespaces=["/quiz"],
-                wait_timeout=self.cfg.timeout,
+                self.ws_http, self.base, f"{SESSION_COOKIE}={learner.cookie}", self.cfg.timeout
             )
             ack = await sio.call(
                 "join",
                 {"attempt_id": learner.attempt_id, "lease": learner.lease},
-                namespace="/quiz",
-                timeout=self.cfg.timeout,
+                within=self.cfg.timeout,
             )
         except Exception as exc:
             self.error(f"sio_connect:{type(exc).__name__}", str(exc))
             with contextlib.suppress(Exception):
-                await sio.disconnect()
+                await sio.close()
             return None  # the page falls back to the HTTP API, as the browser does
         self.res.sio_connect.append(time.perf_counter() - started)
         if not isinstance(ack, dict) or "error" in ack or not ack.get("holder"):
@@ -332,6 +358,9 @@ class Generator:
             {"option_id": option_id, "lease": learner.lease},
         )
         self.res.save_http.append(elapsed)
+        self.res.save_timeline.append(
+            (asyncio.get_running_loop().time() - elapsed - self.t0, elapsed)
+        )
         if not ok:
             self.error(f"save_http:{status}", str(body))
         elif not (body.get("saved") and body.get("option_id") == option_id):
@@ -348,12 +377,18 @@ class Generator:
         }
         started = time.perf_counter()
         try:
-            ack = await sio.call("save", payload, namespace="/quiz", timeout=self.cfg.timeout)
+            ack = await sio.call("save", payload, within=self.cfg.timeout)
         except Exception as exc:
             self.res.save_sio.append(time.perf_counter() - started)
             self.error(f"save_sio:{type(exc).__name__}", str(exc))
             return
         self.res.save_sio.append(time.perf_counter() - started)
+        self.res.save_timeline.append(
+            (
+                asyncio.get_running_loop().time() - self.t0 - self.res.save_sio[-1],
+                self.res.save_sio[-1],
+            )
+        )
         if not isinstance(ack, dict) or "error" in ack:
             code = ack.get("error") if isinstance(ack, dict) else "bad_ack"
             self.error(f"save_sio:{code}", str(ack))
@@ -640,6 +675,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="mixed",
         help="how answers are saved: HTTP PUT, socket.io save, or half and half",
     )
+    parser.add_argument(
+        "--sio-client",
+        choices=["wire", "official"],
+        default="wire",
+        help="socket.io client of the simulated pages: the lean wire client "
+        "(bench/sio_wire.py, same packets) or python-socketio's AsyncClient",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
     parser.add_argument(
         "--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL", "EXTRA", "OFF"]
@@ -670,6 +712,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", choices=["none", "answers", "saturation"], default="none",
         help="attach py-spy (if installed) to the server during a phase; the flame graph"
         " and a top-functions table go to the data dir (implies --keep)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile-seconds", type=float, default=0.0,
+        help="profile only the first seconds of the phase (0: all of it)",
     )  # fmt: skip
     parser.add_argument("--data-dir", type=Path, help="use this (empty) dir instead of a tmp one")
     parser.add_argument("--seed", type=int, default=1, help="random seed")
@@ -742,6 +788,8 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "sqlite_synchronous": args.sqlite_synchronous,
         "transport": args.transport,
+        "sio_client": args.sio_client,
+        "think_s": [args.think_min, args.think_max],
         # This machine is shared: a busy neighbour skews every figure.
         "loadavg_1m_before": round(os.getloadavg()[0], 2),
         "server_code": code_version(args.server_root.resolve() if args.server_root else REPO),
@@ -778,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
             parent_end, child_end = ctx.Pipe()
             cfg = Config(
                 port, PASSWORD, seeded.test_id, seeded.saturation_test_id, args.think_min,
-                args.think_max, conn_limit, args.timeout, args.seed * 1000 + k,
+                args.think_max, conn_limit, args.timeout, args.seed * 1000 + k, args.sio_client,
             )  # fmt: skip
             proc = ctx.Process(target=generator_main, args=(child_end, cfg, block), daemon=True)
             proc.start()
@@ -821,7 +869,10 @@ def main(argv: list[str] | None = None) -> int:
         # Phases 2 and 3: synchronized start, answers, submit.
         t0 = time.time() + 2.0
         expected = seeded.questions_per_attempt * args.think_max + 60
-        profiler = start_profiler(args, server, data_dir, "answers", 2 + expected - 60)
+        span = 2 + expected - 60
+        profiler = start_profiler(
+            args, server, data_dir, "answers", min(span, args.profile_seconds or span)
+        )
         log(
             f"phases 2-3: {n} starts spread over 1 s, then {seeded.questions_per_attempt} "
             f"answers each ({args.transport}, think {args.think_min}-{args.think_max} s)"
@@ -839,12 +890,19 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             for name in (
                 "login", "login_real", "start", "start_lag", "sio_connect", "save_http",
-                "save_sio", "submit", "acks", "error_samples",
+                "save_sio", "submit", "acks", "error_samples", "save_timeline",
             ):  # fmt: skip
                 getattr(merged, name).extend(getattr(r, name))
             merged.errors.update(r.errors)
             merged.learners_done += r.learners_done
         saves = merged.save_http + merged.save_sio
+        # Where the slow saves are: p99 by 5-second window after the synchronized start.
+        windows: dict[int, list[float]] = {}
+        for sent, latency in merged.save_timeline:
+            windows.setdefault(max(0, int(sent // 5)) * 5, []).append(latency)
+        out["save_p99_ms_by_5s"] = {
+            f"{w}-{w + 5}s": [len(v), ms(pct(v, 99))] for w, v in sorted(windows.items())
+        }
         out.update(
             start_p50_ms=ms(pct(merged.start, 50)),
             start_p99_ms=ms(pct(merged.start, 99)),

@@ -135,6 +135,21 @@ async def attempt_meta(db: AsyncSession, attempt_id: int) -> AttemptMeta | None:
     return AttemptMeta(attempt.id, attempt.user_id, attempt.deadline, options)
 
 
+def attempt_meta_sqlite(con: sqlite3.Connection, attempt_id: int) -> AttemptMeta | None:
+    """:func:`attempt_meta` as plain sqlite3 in the SQLite writer's transaction."""
+    row = con.execute(
+        "SELECT user_id, deadline FROM attempts WHERE id = ?", (attempt_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    rows = con.execute(
+        "SELECT question_id, option_order FROM attempt_items WHERE attempt_id = ?",
+        (attempt_id,),
+    ).fetchall()
+    options = {qid: frozenset(json.loads(order)) for qid, order in rows}
+    return AttemptMeta(attempt_id, row[0], from_sqlite_time(row[1]), options)
+
+
 def result_json(attempt: Attempt, language: str = "ru") -> dict[str, Any] | None:
     """The graded result of a submitted attempt, or None while active."""
     if attempt.status != AttemptStatus.SUBMITTED.value or attempt.mark is None:

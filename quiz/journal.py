@@ -25,7 +25,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from quiz.attempts import AttemptInUse, AttemptMeta, AttemptSubmitted, attempt_meta
+from quiz.attempts import (
+    AttemptInUse,
+    AttemptMeta,
+    AttemptSubmitted,
+    attempt_meta,
+    attempt_meta_sqlite,
+)
 from quiz.deadlines import accepts_answer
 from quiz.models import AnswerEvent, Attempt, AttemptItem, AttemptStatus
 from server.clock import Clock
@@ -121,8 +127,11 @@ class AnswerJournal:
     async def _meta_for(self, attempt_id: int) -> AttemptMeta | None:
         meta = self._meta.get(attempt_id)
         if meta is None:
-            async with self._sessions() as db:
-                meta = await attempt_meta(db, attempt_id)
+            if self._writer is not None:  # SQLite: a read in the writer's next batch
+                meta = await self._writer.run(lambda con: attempt_meta_sqlite(con, attempt_id))
+            else:
+                async with self._sessions() as db:
+                    meta = await attempt_meta(db, attempt_id)
             if meta is not None:
                 self.remember(meta)
         return meta

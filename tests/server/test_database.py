@@ -65,3 +65,34 @@ async def test_a_refused_write_leaves_the_rest_of_its_batch(
     assert writer.batches - before == 1, "the three operations shared one commit"
     rows = await writer.run(lambda con: con.execute("SELECT k FROM probe ORDER BY k").fetchall())
     assert rows == [(1,), (3,)], "operation 2 was undone as a whole, the others kept"
+
+
+async def test_the_wal_is_checkpointed_off_the_write_path(
+    app: web.Application, backend: str, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("the group-commit writer exists on SQLite only")
+    writer = app[WRITER]
+    # The writer's own commits never checkpoint (that would stall every queued save).
+    autocheckpoint = await writer.run(
+        lambda con: con.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    )
+    assert autocheckpoint == 0
+    await writer.run(lambda con: con.execute("CREATE TABLE probe (k INTEGER PRIMARY KEY, v)"))
+    for start in range(0, 3000, 500):
+        await writer.run(
+            lambda con, start=start: con.executemany(
+                "INSERT INTO probe VALUES (?, ?)",
+                [(k, "x" * 500) for k in range(start, start + 500)],
+            )
+        )
+    done = writer.checkpoints
+    for _ in range(100):  # the checkpointer runs every second
+        if writer.checkpoints > done:
+            break
+        await asyncio.sleep(0.05)
+    assert writer.checkpoints > done, "the checkpointer did not run"
+    assert (
+        await writer.run(lambda con: con.execute("SELECT count(*) FROM probe").fetchone()[0])
+        == 3000
+    )
