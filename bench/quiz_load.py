@@ -12,7 +12,10 @@
    uniformly over one second; start latency p50/p99.
 4. Phase 3 (answers): every learner answers every question after a random think time,
    through HTTP PUT or the socket.io ``save`` event (``--transport``), then submits.
-   Save latency p50/p99; errors = any non-2xx, error ack, exception or timeout.
+   Save latency p50/p99 (also per 5-second window after the start, ``save_p99_ms_by_5s``);
+   errors = any non-2xx, error ack, exception or timeout. The socket.io learners use the
+   lean client of ``bench/sio_wire.py`` (same packets as the official clients, less of
+   the shared CPU); ``--sio-client official`` uses python-socketio's ``AsyncClient``.
 5. Phase 4 (saturation): ``wrk`` with bench/save.lua PUTs answers round-robin across all
    learners' attempts of a second test; durable saves per second and latency.
 6. The server is stopped and the SQLite file is opened directly: every acknowledged answer
