@@ -16,15 +16,15 @@ the package's Chromium flags are enough.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.helpers import ARTIFACTS, TIMEOUT_MS, Server, log_in
+from tests.e2e.helpers import Server, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -89,47 +89,19 @@ VIDEO_ADVANCED = """
 
 @pytest.fixture
 def new_context(
-    browser: Browser, server: Server, request: pytest.FixtureRequest
-) -> Iterator[Callable[[], BrowserContext]]:
-    """Fresh browser contexts with the fake camera and microphone allowed; on failure each
-    page is saved as ``test-artifacts/FAILED-<test>-<n>.png``; script errors and CSP
-    violations fail the test."""
-    made: list[BrowserContext] = []
-    errors: list[str] = []
+    open_context: Callable[..., BrowserContext], server: Server
+) -> Callable[[], BrowserContext]:
+    """Fresh browser contexts with the fake camera and microphone allowed and the
+    peer-connection probe installed (the checks of
+    :func:`tests.e2e.conftest.open_context` apply)."""
 
     def make() -> BrowserContext:
-        ctx = browser.new_context(
-            base_url=server.url,
-            viewport={"width": 1280, "height": 860},
-            locale="ru-RU",
-            timezone_id="Europe/Moscow",
-        )
-        ctx.set_default_timeout(TIMEOUT_MS)
+        ctx = open_context(server.url, viewport={"width": 1280, "height": 860})
         ctx.grant_permissions(["camera", "microphone"], origin=server.url)
         ctx.add_init_script(PC_PROBE)
-        ctx.on("weberror", lambda error: errors.append(str(error.error)))
-        ctx.on(
-            "console",
-            lambda message: (
-                errors.append(message.text)
-                if message.type == "error" and "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        made.append(ctx)
         return ctx
 
-    yield make
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.name)
-        pages = [page for ctx in made for page in ctx.pages]
-        for index, page in enumerate(pages):
-            page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}-{index}.png"), full_page=True)
-    for ctx in made:
-        ctx.close()
-    assert not errors, f"script errors or CSP violations in the pages: {errors}"
+    return make
 
 
 # What the page's media is doing, for the message of a failed wait.
