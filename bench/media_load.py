@@ -178,17 +178,22 @@ async def seed_examroom(
 # ---------------------------------------------------------------------------- servers
 
 
-def clean_env() -> dict[str, str]:
+def clean_env(root: Path = REPO) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMROOM_")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(root)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def start_server(
-    kind: str, data_dir: Path, port: int, log_level: str, recording: bool = True
+    kind: str,
+    data_dir: Path,
+    port: int,
+    log_level: str,
+    recording: bool = True,
+    root: Path = REPO,
 ) -> subprocess.Popen[bytes]:
-    env = clean_env()
+    env = clean_env(root if kind == "sfu" else REPO)
     if kind == "sfu":
         env["EXAMROOM_RECORDING"] = "true" if recording else "false"
         command = [
@@ -204,8 +209,8 @@ def start_server(
     out = open(data_dir / f"{kind}-server.log", "wb")  # noqa: SIM115 (closed with the process)
     try:
         return subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            command, cwd=root if kind == "sfu" else REPO, env=env, stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     finally:
         out.close()
@@ -476,7 +481,8 @@ def run_server(kind: str, args: argparse.Namespace, clip: Path, work: Path) -> d
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     out: dict[str, Any] = {"setup": {}, "learners": n}
-    server = start_server(kind, data_dir, port, args.server_log_level, args.recording)
+    root = args.server_root.resolve() if args.server_root else REPO
+    server = start_server(kind, data_dir, port, args.server_log_level, args.recording, root)
     gens: Generators | None = None
     try:
         wait_ready(server, url + ready)
@@ -849,6 +855,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the SFU records every publisher (the server's default); --no-recording "
         "measures forwarding alone",
     )
+    p.add_argument(
+        "--server-root",
+        type=Path,
+        help="run the SFU from another checkout of examroom (same schema), e.g. an older "
+        "commit exported with git archive, to compare trees with the same load generator",
+    )
     p.add_argument("--server-log-level", default="INFO")
     p.add_argument("--keep-work", action="store_true", help="keep the temp dir (server logs)")
     p.add_argument(
@@ -873,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
         "pub_seconds": args.pub_seconds,
         "load_avg_start": loadavg(),
         "code": code_version(),
+        "sfu_root": str(args.server_root) if args.server_root else None,
         "sfu_recording": args.recording,
         "machine": {"cpus": CPUS, "model": cpu_model()},
     }

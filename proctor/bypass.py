@@ -50,6 +50,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from proctor import ice
+from proctor.egress import egress_problems
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,7 @@ def internals_problems() -> list[str]:
     problems += _jitter_buffer_problems()
     problems += _clock_problems()
     problems += ice.consent_problems()
+    problems += egress_problems()
     sender = getattr(aiortc.rtcrtpsender, "RTCRtpSender", None)
     if not callable(getattr(sender, "_send_keyframe", None)):
         problems.append("RTCRtpSender._send_keyframe() is gone")

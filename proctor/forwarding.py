@@ -1,8 +1,11 @@
-"""A subscriber's outgoing track: the publisher's encoded frames as ``av.Packet`` s.
+"""A subscriber's outgoing track: the publisher's encoded frames, sent on.
 
-aiortc's ``RTCRtpSender`` packetises an ``av.Packet`` with ``encoder.pack`` instead of
-encoding a picture, so forwarding costs a queue hop (a deque and a future, not an
-``asyncio.Queue``) and RTP packetisation per frame.
+Once the sender is started, a track sends each frame at once through its
+:class:`~proctor.egress.Egress` (the payloads packetised once for every viewer, see
+:mod:`proctor.egress`). Without an egress (aiortc's own sender loop, e.g. before the
+sender started or where the egress is not installed) it queues the frame as an
+``av.Packet`` for ``RTCRtpSender``, which packetises it with ``encoder.pack``: a queue
+hop (a deque and a future, not an ``asyncio.Queue``) and packetisation per frame.
 Each subscriber has its own bounded queue: a slow subscriber never holds back the
 publisher or the other subscribers. On overflow the queue is emptied and video waits for
 the next keyframe (and asks the publisher for one), because a VP8 delta frame without its
@@ -23,6 +26,7 @@ from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from proctor.bypass import EncodedFrame
+from proctor.egress import Egress
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +80,31 @@ class ForwardedTrack(MediaStreamTrack):
         self.bytes_out = 0
         self.dropped = 0
         self.overflows = 0
+        self.egress: Egress | None = None
 
     @property
     def waiting_for_keyframe(self) -> bool:
         """Whether frames are being skipped until the next keyframe."""
         return self._waiting_for_keyframe
 
-    def push(self, frame: EncodedFrame) -> None:
-        """Queue one frame of the publisher (called on the event loop, never blocks)."""
+    def use_egress(self, egress: Egress) -> None:
+        """Send through ``egress`` from now on (its sender started). Frames queued for
+        aiortc's loop are dropped; video waits for a keyframe, which is asked for."""
+        self.egress = egress
+        if self._drain() and self.kind == "video":
+            self._waiting_for_keyframe = True
+            self._on_keyframe_needed()
+
+    def drop_egress(self) -> None:
+        """The sender stopped."""
+        self.egress = None
+
+    def push(self, frame: EncodedFrame, payloads: list[bytes] | None = None) -> None:
+        """Send or queue one frame of the publisher (on the event loop, never blocks).
+
+        ``payloads`` are the frame's RTP payloads (:class:`~proctor.egress.Packetizer`);
+        with them and an egress the frame is sent at once.
+        """
         if self.readyState != "live":
             return
         self.frames_in += 1
@@ -92,6 +113,14 @@ class ForwardedTrack(MediaStreamTrack):
                 self.dropped += 1
                 return
             self._waiting_for_keyframe = False
+        egress = self.egress
+        if egress is not None and payloads is not None:
+            if egress.send(self._pts(frame), payloads):
+                self.frames_out += 1
+                self.bytes_out += len(frame.data)
+            else:
+                self.dropped += 1
+            return
         if len(self._queue) >= self._max_queue:
             self._overflow()
             if not frame.keyframe:
@@ -138,6 +167,15 @@ class ForwardedTrack(MediaStreamTrack):
         frame = self._queue.popleft()
         if frame is None:
             raise MediaStreamError
+        packet = av.Packet(frame.data)
+        packet.pts = self._pts(frame)
+        packet.time_base = self._time_base
+        self.frames_out += 1
+        self.bytes_out += len(frame.data)
+        return packet
+
+    def _pts(self, frame: EncodedFrame) -> int:
+        """The frame's timestamp on this track: from 0, spliced over reconnects."""
         if self._last_out is None:
             self._offset = -frame.timestamp
         elif self._splice:
@@ -145,12 +183,7 @@ class ForwardedTrack(MediaStreamTrack):
         self._splice = False
         pts = frame.timestamp + self._offset
         self._last_out = pts
-        packet = av.Packet(frame.data)
-        packet.pts = pts
-        packet.time_base = self._time_base
-        self.frames_out += 1
-        self.bytes_out += len(frame.data)
-        return packet
+        return pts
 
     def stop(self) -> None:
         """End the track; a sender blocked in :meth:`recv` wakes up and stops."""

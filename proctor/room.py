@@ -8,7 +8,9 @@ recorder). The hand-over happens inside the receiver's RTP handler on the event 
 soon as a frame's last packet is in (:func:`~proctor.bypass.attach_frame_sink`), with no
 decoder thread and no bandwidth estimation; publish and subscribe answers negotiate no
 abs-send-time, and the publish answer asks for 40 ms Opus packets (``a=ptime``). A
-subscriber's tracks are fed once its connection is up.
+subscriber's tracks are fed once its connection is up. A frame is packetised once for all
+its subscribers, and each subscriber's sender writes it out at once
+(:mod:`proctor.egress`).
 
 Keyframes are asked of the publisher (RTCP PLI) when a viewer's connection is up, when a
 viewer asks, when a viewer's queue overflowed, and every ``keyframe_interval`` seconds
@@ -49,6 +51,7 @@ from proctor.bypass import (
     drop_abs_send_time,
     install_decoder_bypass,
 )
+from proctor.egress import Packetizer, install_egress
 from proctor.forwarding import ForwardedTrack, route_keyframe_requests
 from server.errors import AppError
 
@@ -136,6 +139,7 @@ class _Feed:
         default_factory=lambda: {"video": set(), "audio": set()}
     )
     listeners: list[Callable[[EncodedFrame], None]] = field(default_factory=list)
+    packetizer: Packetizer = field(default_factory=Packetizer)
     video_frames: int = 0
     audio_frames: int = 0
     bytes_received: int = 0
@@ -401,8 +405,11 @@ class MediaRoom:
         else:
             feed.audio_frames += 1
             feed.last_audio_at = now
-        for track in feed.outputs.get(frame.kind, ()):
-            track.push(frame)
+        outputs = feed.outputs.get(frame.kind)
+        if outputs:
+            payloads = feed.packetizer.payloads(frame.kind, frame.codec, frame.data)
+            for track in outputs:
+                track.push(frame, payloads)
         for listener in tuple(feed.listeners):
             try:
                 listener(frame)
@@ -459,6 +466,7 @@ class MediaRoom:
                 route_keyframe_requests(
                     transceiver.sender, lambda: self.request_keyframe(publisher_id)
                 )
+                install_egress(transceiver.sender, track.use_egress, track.drop_egress)
                 tracks.append(track)
             subscription = _Subscription(viewer_id, publisher_id, pc, tracks)
 

@@ -93,7 +93,7 @@ def may_read(attempt: Attempt, user: Identity) -> bool:
 
 def attempt_state_sqlite(con: sqlite3.Connection, attempt_id: int) -> Attempt | None:
     """An attempt's owner, status, lease and deadline (a detached :class:`Attempt`), as
-    plain sqlite3 in the SQLite writer's transaction."""
+    plain sqlite3 on the SQLite reader (``SqliteWriter.read``)."""
     row = con.execute(
         "SELECT user_id, status, lease, deadline FROM attempts WHERE id = ?", (attempt_id,)
     ).fetchone()
@@ -136,7 +136,7 @@ async def attempt_meta(db: AsyncSession, attempt_id: int) -> AttemptMeta | None:
 
 
 def attempt_meta_sqlite(con: sqlite3.Connection, attempt_id: int) -> AttemptMeta | None:
-    """:func:`attempt_meta` as plain sqlite3 in the SQLite writer's transaction."""
+    """:func:`attempt_meta` as plain sqlite3 on the SQLite reader (``SqliteWriter.read``)."""
     row = con.execute(
         "SELECT user_id, deadline FROM attempts WHERE id = ?", (attempt_id,)
     ).fetchone()

@@ -127,8 +127,8 @@ class AnswerJournal:
     async def _meta_for(self, attempt_id: int) -> AttemptMeta | None:
         meta = self._meta.get(attempt_id)
         if meta is None:
-            if self._writer is not None:  # SQLite: a read in the writer's next batch
-                meta = await self._writer.run(lambda con: attempt_meta_sqlite(con, attempt_id))
+            if self._writer is not None:  # SQLite: the last commit, read at once
+                meta = await self._writer.read(lambda con: attempt_meta_sqlite(con, attempt_id))
             else:
                 async with self._sessions() as db:
                     meta = await attempt_meta(db, attempt_id)

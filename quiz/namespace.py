@@ -52,8 +52,8 @@ class QuizNamespace(UserNamespace):
         user = await self.current_user(sid)
         attempt_id = _int(payload, "attempt_id") or 0
         writer = self.app.get(WRITER)
-        if writer is not None:  # SQLite: a read in the writer's next batch, no pooled connection
-            attempt = await writer.run(lambda con: attempt_state_sqlite(con, attempt_id))
+        if writer is not None:  # SQLite: the last commit, read at once, no pooled connection
+            attempt = await writer.read(lambda con: attempt_state_sqlite(con, attempt_id))
         else:
             async with self.app[SESSIONS]() as db:
                 attempt = await db.get(Attempt, attempt_id)

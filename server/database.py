@@ -134,6 +134,69 @@ CHECKPOINT_SECONDS = 1.0
 
 #: A unit of work for the writer: runs in its thread on its connection, inside a savepoint.
 WriteOp = Callable[[sqlite3.Connection], T]
+#: A read for :meth:`SqliteWriter.read`: statements that only read, everything fetched before
+#: it returns; it may run twice (once more through the writer when the reader is busy).
+ReadOp = Callable[[sqlite3.Connection], T]
+#: How long a read on the event loop waits for a lock before the writer takes it over (ms).
+READ_BUSY_MS = 5
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: a lock that would have to be waited for."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
+class SqliteReader:
+    """A read-only connection for point reads that must not wait for a group commit.
+
+    In WAL mode a reader never waits for the writer: it reads the last committed snapshot
+    while a write transaction is open and while its commit syncs. That snapshot is exactly
+    what a caller needs, since whatever it depends on was committed before a reply went
+    out. The connection is ``query_only`` and in autocommit mode; each read is one
+    ``BEGIN`` … ``COMMIT``, so several statements see one snapshot and no read transaction
+    stays open between reads (an open one would pin the WAL and hold checkpoints back).
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._con: sqlite3.Connection | None = None
+
+    @property
+    def connection(self) -> sqlite3.Connection | None:
+        """The open connection, or None before :meth:`open` and after :meth:`close`."""
+        return self._con
+
+    def open(self) -> None:
+        """Open the connection (any thread; it is then used on the event loop)."""
+        con = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA query_only=ON")
+        con.execute(f"PRAGMA busy_timeout={READ_BUSY_MS}")
+        self._con = con
+
+    def close(self) -> None:
+        """Close the connection; reads then go to the writer."""
+        con, self._con = self._con, None
+        if con is not None:
+            con.close()
+
+    def read(self, fn: ReadOp[T]) -> T:
+        """``fn(connection)`` in one read transaction; sqlite3 errors are raised as they are."""
+        con = self._con
+        if con is None:
+            raise sqlite3.ProgrammingError("the reader is closed")
+        con.execute("BEGIN")
+        try:
+            result = fn(con)
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return result
 
 
 @dataclass
@@ -161,6 +224,10 @@ class SqliteWriter:
     while every queued save waits (hundreds of milliseconds under load). The writer's
     connection has it off; a checkpointer thread with its own connection runs a PASSIVE
     checkpoint every :data:`CHECKPOINT_SECONDS`, which never blocks the writer.
+
+    Reads that need no write lock go through :meth:`read` instead of :meth:`run`: a
+    :class:`SqliteReader` opened and closed with the writer answers them at once from the
+    last commit, instead of in the next batch after a WAL sync.
     """
 
     def __init__(self, path: str, synchronous: str) -> None:
@@ -173,14 +240,18 @@ class SqliteWriter:
         self._task: asyncio.Task[None] | None = None
         self._checkpointer: threading.Thread | None = None
         self._stop = threading.Event()
+        self.reader = SqliteReader(path)
         self.batches = 0
         self.checkpoints = 0
+        self.read_fallbacks = 0
 
     async def start(self) -> None:
         """Open the connection in the writer's thread and start taking work."""
         self._thread = concurrent.futures.ThreadPoolExecutor(1, "sqlite-writer")
         loop = asyncio.get_running_loop()
         self._con = await loop.run_in_executor(self._thread, self._connect)
+        # After the writer's connection: the database is in WAL mode by then.
+        await loop.run_in_executor(self._thread, self.reader.open)
         self._task = asyncio.create_task(self._run(), name="sqlite-writer")
         self._stop.clear()
         self._checkpointer = threading.Thread(
@@ -224,6 +295,7 @@ class SqliteWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.reader.close()  # first: the writer's connection closes last, checkpointing
         if self._thread is not None:
             con = self._con
             if con is not None:
@@ -243,6 +315,27 @@ class SqliteWriter:
         pending: _Pending[T] = _Pending(op)
         await self._queue.put(pending)
         return await pending.done
+
+    async def read(self, fn: ReadOp[T]) -> T:
+        """``fn(connection)`` on the reader, seeing what is committed; no commit is awaited.
+
+        It runs on the event loop, without a thread hop: the reads given here are point
+        reads by key (tens of microseconds), and a WAL reader does not wait for the writer,
+        so the loop is not held up by writes. Should the reader meet a lock anyway (the WAL
+        index being rebuilt after a crash, a connection in exclusive locking mode), it
+        waits at most :data:`READ_BUSY_MS`, then ``fn`` runs in the writer's next batch as
+        through :meth:`run`, so a read never fails for being busy.
+        ``fn`` must only read (the reader is ``query_only``) and fetch all it returns.
+        """
+        if self.reader.connection is not None:
+            try:
+                return self.reader.read(fn)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                self.read_fallbacks += 1
+                log.debug("SQLite read busy, through the writer instead: %s", exc)
+        return await self.run(fn)
 
     async def _run(self) -> None:
         while True:

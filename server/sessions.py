@@ -127,7 +127,7 @@ async def session_of(
 def session_of_sqlite(
     con: sqlite3.Connection, hashed: str, now: datetime
 ) -> tuple[Identity, datetime] | None:
-    """:func:`session_of` as plain sqlite3, for the SQLite writer's transaction."""
+    """:func:`session_of` as plain sqlite3, for :meth:`SqliteWriter.read`."""
     row = con.execute(
         "SELECT s.expires_at, s.csrf_token, u.id, u.username, u.role, u.full_name, u.active "
         "FROM login_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
@@ -192,12 +192,12 @@ class SessionCache:
         writer: SqliteWriter | None = None,
     ) -> Identity | None:
         """The identity of a session: from the cache, else looked up and remembered
-        (on SQLite in the writer's next batch, without a pooled connection)."""
+        (on SQLite from the last commit: no pooled connection, no wait for a commit)."""
         found = self.get(hashed, now)
         if found is not None:
             return found
         if writer is not None:
-            live = await writer.run(lambda con: session_of_sqlite(con, hashed, now))
+            live = await writer.read(lambda con: session_of_sqlite(con, hashed, now))
         else:
             async with db_sessions() as db:
                 live = await session_of(db, hashed, now)
