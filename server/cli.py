@@ -134,6 +134,7 @@ async def _with_db(settings: Settings, job: Any) -> Any:
 
 def _serve(settings: Settings) -> None:
     from server.app import create_app
+    from server.heap import serving_app
 
     print(f"examroom listening on http://{settings.host}:{settings.port}/", flush=True)
     if settings.workers > 1:
@@ -142,7 +143,11 @@ def _serve(settings: Settings) -> None:
         serve_workers(settings, settings.workers)
         return
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
+        serving_app(create_app(settings)),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
     )
 
 

@@ -35,6 +35,7 @@ def _bind(settings: Settings) -> socket.socket:
 
 def _worker(settings: Settings, sock: socket.socket) -> None:
     from server.app import create_app
+    from server.heap import serving_app
 
     # force: the handler the parent configured came along with the fork; replace it so
     # the worker's lines carry its pid.
@@ -43,7 +44,13 @@ def _worker(settings: Settings, sock: socket.socket) -> None:
         format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s",
         force=True,
     )
-    web.run_app(create_app(settings), sock=sock, print=None, access_log=None, handle_signals=True)
+    web.run_app(
+        serving_app(create_app(settings)),
+        sock=sock,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+    )
 
 
 def serve_workers(settings: Settings, workers: int) -> None:
