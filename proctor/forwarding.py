@@ -115,7 +115,16 @@ class ForwardedTrack(MediaStreamTrack):
             self._waiting_for_keyframe = False
         egress = self.egress
         if egress is not None and payloads is not None:
-            if egress.send(self._pts(frame), payloads):
+            try:
+                sent = egress.send(self._pts(frame), payloads)
+            except Exception:
+                # Never into the room's fan-out: the other viewers and the recorder of
+                # this publisher must get the frame. This viewer's track ends.
+                log.exception("%s: sending failed, the track ends", self.label)
+                egress.close()
+                self.stop()
+                return
+            if sent:
                 self.frames_out += 1
                 self.bytes_out += len(frame.data)
             else:

@@ -141,3 +141,30 @@ def test_the_internals_it_relies_on_are_checked(monkeypatch: pytest.MonkeyPatch)
     assert egress_problems() == []
     monkeypatch.delattr(aioice.ice.Connection, "sendto")
     assert any("sendto" in p for p in egress_problems())
+
+
+async def test_a_failing_egress_ends_only_its_own_track(peers: Peers, room: MediaRoom) -> None:
+    await peers.publish(room, "learner")
+    broken = await peers.watch(room, "member-1", "learner")
+    healthy = await peers.watch(room, "member-2", "learner")
+    await wait_for(
+        lambda: len(broken.video) >= 5 and len(healthy.video) >= 5, what="both receiving"
+    )
+    video = next(t for t in forwarded_tracks(room, "member-1") if t.kind == "video")
+    egress = video.egress
+    assert egress is not None
+
+    def fail(timestamp: int, payloads: list[bytes]) -> bool:
+        raise RuntimeError("SRTP session gone")
+
+    egress.send = fail  # type: ignore[method-assign]
+    recorded: list[int] = []
+    remove = room.add_frame_listener("learner", lambda frame: recorded.append(frame.timestamp))
+    try:
+        mark = len(healthy.video)
+        await wait_for(lambda: video.readyState == "ended", what="the broken track ending")
+        assert egress.closed
+        await wait_for(lambda: len(healthy.video) >= mark + 15, what="the other viewer going on")
+        await wait_for(lambda: len(recorded) >= 15, what="the listeners (recorder) going on")
+    finally:
+        remove()
