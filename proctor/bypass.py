@@ -50,7 +50,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from proctor import ice
-from proctor.egress import egress_problems
+from proctor.egress import code_names, egress_problems
 
 log = logging.getLogger(__name__)
 
@@ -319,17 +319,12 @@ def internals_problems() -> list[str]:
     return problems
 
 
-def _names(function: Any) -> tuple[str, ...]:
-    code = getattr(function, "__code__", None)
-    return tuple(code.co_names) if code is not None else ()
-
-
 def _receiver_problems(rtp_receiver: Any) -> list[str]:
     """What :func:`attach_frame_sink` and :func:`drop_abs_send_time` rely on."""
     problems = []
-    init = _names(getattr(rtp_receiver, "__init__", None))
-    receive = _names(getattr(rtp_receiver, "receive", None))
-    handle = _names(getattr(rtp_receiver, "_handle_rtp_packet", None))
+    init = code_names(getattr(rtp_receiver, "__init__", None))
+    receive = code_names(getattr(rtp_receiver, "receive", None))
+    handle = code_names(getattr(rtp_receiver, "_handle_rtp_packet", None))
     for name in (RECEIVER_DECODER_QUEUE, RECEIVER_JITTER_BUFFER, RECEIVER_ESTIMATOR):
         if name not in init or name not in handle:
             problems.append(f"RTCRtpReceiver no longer keeps and uses self.{name}")
@@ -340,14 +335,14 @@ def _receiver_problems(rtp_receiver: Any) -> list[str]:
     if "put" not in handle or "_RTCRtpReceiver__decoder_thread" not in handle:
         problems.append("RTCRtpReceiver._handle_rtp_packet no longer puts frames on its queue")
     connection: Any = aiortc.rtcpeerconnection.RTCPeerConnection
-    if "_headerExtensions" not in _names(connection.setRemoteDescription):
+    if "_headerExtensions" not in code_names(connection.setRemoteDescription):
         problems.append("RTCPeerConnection no longer negotiates transceiver._headerExtensions")
     return problems
 
 
 def _jitter_buffer_problems() -> list[str]:
     problems = []
-    if "_remove_frame" not in _names(JitterBuffer.add):
+    if "_remove_frame" not in code_names(JitterBuffer.add):
         problems.append("JitterBuffer.add no longer releases frames via _remove_frame")
     init = getattr(JitterBuffer.__init__, "__code__", None)
     if init is None or init.co_varnames[:4] != ("self", "capacity", "prefetch", "is_video"):
@@ -372,7 +367,7 @@ def _clock_problems() -> list[str]:
             problems.append("aiortc.clock's NTP time is no longer NTP seconds << 32")
         if abs((current() - epoch).total_seconds() * 1000 - fast_ms()) > 1000:
             problems.append("aiortc.clock.current_ms is no longer NTP-epoch milliseconds")
-    run_rtp = _names(getattr(aiortc.rtcrtpsender.RTCRtpSender, "_run_rtp", None))
+    run_rtp = code_names(getattr(aiortc.rtcrtpsender.RTCRtpSender, "_run_rtp", None))
     if "clock" not in run_rtp or "current_ntp_time" not in run_rtp:
         problems.append("RTCRtpSender._run_rtp no longer calls clock.current_ntp_time()")
     return problems

@@ -229,35 +229,36 @@ def install_egress(
     setattr(target, "_retransmit", retransmit)  # noqa: B010
 
 
-def _names(function: Any) -> tuple[str, ...]:
+def code_names(function: Any) -> tuple[str, ...]:
+    """The global and attribute names a function's code uses (empty if it has none)."""
     code = getattr(function, "__code__", None)
-    return tuple(code.co_names) + tuple(code.co_varnames) if code is not None else ()
+    return tuple(code.co_names) if code is not None else ()
 
 
 def egress_problems() -> list[str]:
     """What is missing from aiortc's and aioice's internals that :class:`Egress` uses."""
     problems = []
-    init = _names(getattr(RTCRtpSender, "__init__", None)) + _names(
+    init = code_names(getattr(RTCRtpSender, "__init__", None)) + code_names(
         getattr(RTCRtpSender, "send", None)
     )
     for name in SENDER_ATTRIBUTES:
         if name not in init:
             problems.append(f"RTCRtpSender no longer keeps self.{name}")
-    if "_run_rtp" not in _names(getattr(RTCRtpSender, "send", None)):
+    if "_run_rtp" not in code_names(getattr(RTCRtpSender, "send", None)):
         problems.append("RTCRtpSender.send no longer starts self._run_rtp(codec)")
-    if "_retransmit" not in _names(getattr(RTCRtpSender, "_handle_rtcp_packet", None)):
+    if "_retransmit" not in code_names(getattr(RTCRtpSender, "_handle_rtcp_packet", None)):
         problems.append("RTCRtpSender no longer retransmits NACKed packets via _retransmit")
     if not callable(getattr(Vp8Encoder, "_packetize", None)):
         problems.append("Vp8Encoder._packetize(buffer, picture_id) is gone")
-    dtls_init = _names(getattr(RTCDtlsTransport, "__init__", None))
+    dtls_init = code_names(getattr(RTCDtlsTransport, "__init__", None))
     for name in (DTLS_TX_BYTES, DTLS_TX_PACKETS, "_tx_srtp", "_state"):
         if name not in dtls_init:
             problems.append(f"RTCDtlsTransport no longer keeps self.{name}")
-    if "_nominated" not in _names(getattr(aioice.ice.Connection, "__init__", None)):
+    if "_nominated" not in code_names(getattr(aioice.ice.Connection, "__init__", None)):
         problems.append("aioice Connection no longer keeps _nominated pairs")
-    if "transport" not in _names(getattr(aioice.ice.StunProtocol, "connection_made", None)):
+    if "transport" not in code_names(getattr(aioice.ice.StunProtocol, "connection_made", None)):
         problems.append("aioice StunProtocol no longer keeps its datagram transport")
-    send = _names(getattr(aioice.ice.Connection, "sendto", None))
+    send = code_names(getattr(aioice.ice.Connection, "sendto", None))
     if "protocol" not in send or "remote_addr" not in send:
         problems.append("aioice Connection.sendto no longer sends on pair.protocol/remote_addr")
     return problems

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -16,6 +19,8 @@ from server.users import Role
 
 #: Who sees every commission: the managers and the auditors.
 COMMISSION_VIEWERS = MANAGERS | {Role.AUDITOR}
+#: The media type of the XLSX documents.
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Who records ongoing and intermediate results.
 RESULT_RECORDERS = frozenset({Role.INSTRUCTOR, Role.HEAD, Role.ADMIN})
 
@@ -61,6 +66,24 @@ def ids_field(data: dict[str, Any], name: str, *, required: bool = True) -> list
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, bounded by ``max_json_bytes``."""
     return await read_json(request, request.app[SETTINGS].max_json_bytes)
+
+
+V = TypeVar("V")
+
+
+async def document_reply(
+    request: web.Request,
+    fmt: str,
+    view: V,
+    pdf: Callable[[V, Path | None], bytes],
+    xlsx: Callable[[V], bytes],
+    stem: str,
+) -> web.Response:
+    """``view`` rendered off the event loop as ``stem.pdf`` or ``stem.xlsx``."""
+    if fmt == "pdf":
+        data = await asyncio.to_thread(pdf, view, request.app[SETTINGS].font_dir)
+        return file_reply(data, "application/pdf", f"{stem}.pdf")
+    return file_reply(await asyncio.to_thread(xlsx, view), XLSX_TYPE, f"{stem}.xlsx")
 
 
 def file_reply(data: bytes, content_type: str, name: str) -> web.Response:

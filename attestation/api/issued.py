@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from sqlalchemy import select
 
@@ -14,7 +12,7 @@ from attestation import (
 )
 from attestation.api.common import (
     COMMISSION_VIEWERS,
-    file_reply,
+    document_reply,
     json_body,
     reply,
 )
@@ -23,7 +21,7 @@ from attestation.documents.register import render_register_pdf, render_register_
 from attestation.events import MANAGERS
 from attestation.models import AttestationEvent, IssuedDocument
 from server.access import field, require_user
-from server.appkeys import CLOCK, SESSIONS, SETTINGS
+from server.appkeys import CLOCK, SESSIONS
 from server.users import Role
 
 routes = web.RouteTableDef()
@@ -61,14 +59,8 @@ async def _register_file(request: web.Request, fmt: str) -> web.Response:
     async with request.app[SESSIONS]() as db:
         view = await registers.register_view(db, request.app[ATTESTATION], request.app[CLOCK].now())
     day = view.printed_at.date().isoformat() if view.printed_at else "register"
-    if fmt == "pdf":
-        data = await asyncio.to_thread(render_register_pdf, view, request.app[SETTINGS].font_dir)
-        return file_reply(data, "application/pdf", f"register-{day}.pdf")
-    data = await asyncio.to_thread(render_register_xlsx, view)
-    return file_reply(
-        data,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"register-{day}.xlsx",
+    return await document_reply(
+        request, fmt, view, render_register_pdf, render_register_xlsx, f"register-{day}"
     )
 
 

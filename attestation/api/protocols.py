@@ -11,6 +11,7 @@ from attestation import (
     protocols,
 )
 from attestation.api.common import (
+    document_reply,
     file_reply,
     reply,
 )
@@ -71,14 +72,8 @@ async def _summary_file(request: web.Request, fmt: str) -> web.Response:
     async with request.app[SESSIONS]() as db:
         event = await events.visible_event(db, user, event_id)
         view = await protocols.summary_sheet_view(db, request.app[ATTESTATION], event)
-    if fmt == "pdf":
-        data = await asyncio.to_thread(render_summary_pdf, view, request.app[SETTINGS].font_dir)
-        return file_reply(data, "application/pdf", f"summary-{event.id}.pdf")
-    data = await asyncio.to_thread(render_summary_xlsx, view)
-    return file_reply(
-        data,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"summary-{event.id}.xlsx",
+    return await document_reply(
+        request, fmt, view, render_summary_pdf, render_summary_xlsx, f"summary-{event.id}"
     )
 
 
